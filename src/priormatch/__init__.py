@@ -1,0 +1,21 @@
+"""priormatch: self-supervised learning with an explicit cluster prior.
+
+Assran et al., "The Hidden Uniform Cluster Prior in Self-Supervised Learning", ICLR 2023.
+"""
+
+from priormatch.errors import PriormatchError
+from priormatch.objectives import msn_loss, pmsn_loss
+from priormatch.priors import make_prior, power_law_prior, prior_from_class_counts, prior_from_values, uniform_prior
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PriormatchError",
+    "make_prior",
+    "msn_loss",
+    "pmsn_loss",
+    "power_law_prior",
+    "prior_from_class_counts",
+    "prior_from_values",
+    "uniform_prior",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from priormatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""The ``priormatch`` command: one sub-command per file in this package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from priormatch.cli import datasets_command, evaluate_command, train_command
+from priormatch.errors import PriormatchError
+
+COMMANDS = (train_command, evaluate_command, datasets_command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="priormatch",
+        description="Self-supervised learning with an explicit cluster prior (MSN/PMSN and comparison methods).",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for bad input, 130 when interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except PriormatchError as error:
+        print(f"priormatch: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("priormatch: interrupted; resume a training run with `priormatch train --resume RUN_DIR`", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Batched random views of images for multi-view SSL (global and focal crops, MSN-style).
+
+One view of a batch is made in a few tensor operations, no per-sample Python loop:
+
+1. random resized crop + horizontal flip as one per-sample affine map (``F.affine_grid`` +
+   bilinear ``F.grid_sample``), resampled to the view's square size;
+2. brightness then contrast jitter (multiplicative factors, as torchvision's ColorJitter, in a
+   fixed order), optional Gaussian noise, clamped to [0, 1];
+3. per-channel normalisation ``(x - mean) / std``.
+
+All randomness comes from the ``torch.Generator`` passed in, so a training step is reproducible
+from its seed. Differences from torchvision: the crop is found by 10 vectorised tries of
+(area, aspect ratio) per sample, falling back to the whole image (not the clamped centre crop);
+contrast blends towards the mean over all channels and pixels of each image (not its greyscale
+mean); bilinear downscaling is not antialiased.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from priormatch.errors import PriormatchError
+
+CROP_TRIES = 10
+
+
+class ImageViews:
+    """Makes ``num_global`` views of size ``image_size`` and ``num_focal`` of size ``focal_size``.
+
+    ``global_scale`` / ``focal_scale``: range of the crop's area as a fraction of the image;
+    ``ratio``: range of the crop's width / height; ``brightness`` / ``contrast``: jitter factors
+    drawn from [max(0, 1 - b), 1 + b]; ``noise_std``: std of added Gaussian noise (0 = none).
+    """
+
+    def __init__(
+        self,
+        image_size: int,
+        focal_size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        *,
+        global_scale: tuple[float, float] = (0.3, 1.0),
+        focal_scale: tuple[float, float] = (0.05, 0.3),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        hflip: bool = True,
+        brightness: float = 0.4,
+        contrast: float = 0.4,
+        noise_std: float = 0.0,
+    ) -> None:
+        _check_positive("image_size", image_size)
+        _check_positive("focal_size", focal_size)
+        _check_range("global_scale", global_scale, upper=1.0)
+        _check_range("focal_scale", focal_scale, upper=1.0)
+        _check_range("ratio", ratio, upper=math.inf)
+        for name, value in (("brightness", brightness), ("contrast", contrast), ("noise_std", noise_std)):
+            if not value >= 0:
+                raise PriormatchError(f"{name}={value}; use a value >= 0 (0 disables it)")
+        if len(mean) != len(std) or len(mean) == 0 or min(std) <= 0:
+            raise PriormatchError(
+                f"mean={list(mean)} and std={list(std)} must have one value per channel and std > 0"
+            )
+        self.image_size = image_size
+        self.focal_size = focal_size
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
+        self.global_scale = global_scale
+        self.focal_scale = focal_scale
+        self.ratio = ratio
+        self.hflip = hflip
+        self.brightness = brightness
+        self.contrast = contrast
+        self.noise_std = noise_std
+
+    def __call__(
+        self, x: Tensor, *, num_global: int, num_focal: int, generator: torch.Generator
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """Views of ``x`` (B, C, H, W) in [0, 1]: ([(B, C, S, S)] * num_global, [(B, C, s, s)] * num_focal)."""
+        self._check_input(x)
+        global_views = [self._view(x, self.image_size, self.global_scale, generator) for _ in range(num_global)]
+        focal_views = [self._view(x, self.focal_size, self.focal_scale, generator) for _ in range(num_focal)]
+        return global_views, focal_views
+
+    def evaluation_view(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) normalised ``x`` at its native size, no randomness."""
+        self._check_input(x)
+        return self._normalise(x)
+
+    def _view(self, x: Tensor, size: int, scale: tuple[float, float], generator: torch.Generator) -> Tensor:
+        theta = crop_flip_affine(
+            len(x), x.shape[-2], x.shape[-1], scale, self.ratio, self.hflip, generator
+        ).to(x.device, x.dtype)
+        grid = F.affine_grid(theta, [len(x), x.shape[1], size, size], align_corners=False)
+        view = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        view = jitter(view, self.brightness, self.contrast, self.noise_std, generator)
+        return self._normalise(view)
+
+    def _normalise(self, x: Tensor) -> Tensor:
+        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != len(self.mean):
+            raise PriormatchError(
+                f"image views got a tensor of shape {tuple(x.shape)}; expected (batch, {len(self.mean)}, H, W) "
+                f"to match the {len(self.mean)} values of mean/std"
+            )
+
+
+def crop_flip_affine(
+    batch: int,
+    height: int,
+    width: int,
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+    hflip: bool,
+    generator: torch.Generator,
+) -> Tensor:
+    """(batch, 2, 3) affine maps from output to input coordinates ([-1, 1] grid units).
+
+    Each maps the output square onto a random crop of area fraction in ``scale`` and width/height
+    in ``ratio`` (first of :data:`CROP_TRIES` tries that fits, else the whole image), mirrored
+    horizontally with probability 1/2 when ``hflip``.
+    """
+    device = generator.device
+    area = _uniform((batch, CROP_TRIES), *scale, generator)
+    log_ratio = _uniform((batch, CROP_TRIES), math.log(ratio[0]), math.log(ratio[1]), generator)
+    aspect = torch.exp(log_ratio)
+    # Half-extents as fractions of the image: w_px * h_px = area * W * H and w_px / h_px = aspect.
+    half_w = torch.sqrt(area * aspect * height / width)
+    half_h = torch.sqrt(area / aspect * width / height)
+    fits = (half_w <= 1) & (half_h <= 1)
+    first = torch.argmax(fits.to(torch.int8), dim=1, keepdim=True)  # 0 when no try fits
+    any_fit = fits.any(dim=1)
+    ones = torch.ones(batch, device=device)
+    half_w = torch.where(any_fit, half_w.gather(1, first).squeeze(1), ones)
+    half_h = torch.where(any_fit, half_h.gather(1, first).squeeze(1), ones)
+    centre_x = (1 - half_w) * _uniform((batch,), -1.0, 1.0, generator)
+    centre_y = (1 - half_h) * _uniform((batch,), -1.0, 1.0, generator)
+    flip = torch.rand(batch, generator=generator, device=device) < 0.5
+    sign = torch.where(flip & hflip, -ones, ones)
+    zeros = torch.zeros(batch, device=device)
+    return torch.stack(
+        [torch.stack([sign * half_w, zeros, centre_x], dim=1), torch.stack([zeros, half_h, centre_y], dim=1)],
+        dim=1,
+    )
+
+
+def jitter(x: Tensor, brightness: float, contrast: float, noise_std: float, generator: torch.Generator) -> Tensor:
+    """(B, C, H, W) in [0, 1] with per-sample brightness and contrast factors and optional noise."""
+    batch = len(x)
+    if brightness > 0:
+        factor = _uniform((batch,), max(0.0, 1 - brightness), 1 + brightness, generator).to(x)
+        x = (x * factor.view(-1, 1, 1, 1)).clamp(0, 1)
+    if contrast > 0:
+        factor = _uniform((batch,), max(0.0, 1 - contrast), 1 + contrast, generator).to(x).view(-1, 1, 1, 1)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (factor * x + (1 - factor) * mean).clamp(0, 1)
+    if noise_std > 0:
+        noise = torch.randn(x.shape, generator=generator, device=generator.device).to(x)
+        x = (x + noise_std * noise).clamp(0, 1)
+    return x
+
+
+def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.Generator) -> Tensor:
+    """Uniform samples in [low, high) drawn on the generator's device."""
+    return low + (high - low) * torch.rand(shape, generator=generator, device=generator.device)
+
+
+def _check_positive(name: str, value: int) -> None:
+    if not (isinstance(value, int) and value >= 1):
+        raise PriormatchError(f"{name}={value}; use a positive whole number of pixels")
+
+
+def _check_range(name: str, bounds: tuple[float, float], upper: float) -> None:
+    low, high = bounds
+    if not 0 < low <= high <= upper:
+        raise PriormatchError(f"{name}={tuple(bounds)}; use (low, high) with 0 < low <= high <= {upper}")

@@ -1,0 +1,166 @@
+"""User series files: UCR-style CSV/TSV tables and ``.npy`` pairs, plus the shared label encoding.
+
+Loaders return ``x`` (n_cases, n_channels, n_timepoints) float32 with NaN for missing values and
+end padding, and the original labels as strings; :func:`encode_labels` then maps a train and a test
+split onto one integer coding ``0 .. K-1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from priormatch.errors import PriormatchError
+
+TAB_SUFFIXES = (".tsv", ".tab", ".txt")
+
+
+def load_series_table(path: str | Path, *, header: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Read a univariate table, one series per row, label in column 0 (UCR layout).
+
+    Tab-separated for ``.tsv``/``.tab``/``.txt``, comma-separated otherwise. Blank cells and
+    ``NaN`` are missing values; shorter rows are padded at the end with NaN. ``header=True`` skips
+    a first line of column names. Returns x (n, 1, T) float32 and labels (n,) str.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PriormatchError(f"{path}: series table not found; check the path")
+    sep = "\t" if path.suffix.lower() in TAB_SUFFIXES else ","
+    skip = 1 if header else 0
+    line_numbers, width = _scan_lines(path, sep, skip)
+    if width < 2:
+        raise PriormatchError(f"{path}: rows need a label then values (label in column 0); found {width} column(s)")
+    frame = pd.read_csv(
+        path, sep=sep, header=None, names=range(width), skiprows=skip, dtype={0: str},
+        skip_blank_lines=True, keep_default_na=False, na_values=["", "NaN", "nan", "?"],
+    )
+    labels = _label_column(frame[0], path, line_numbers)
+    values = _numeric_values(frame.drop(columns=[0]), path, line_numbers)
+    return values[:, None, :], labels
+
+
+def _scan_lines(path: Path, sep: str, skip: int) -> tuple[list[int], int]:
+    """1-based file line number of each data row, and the most fields on any row (rows may be ragged)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().splitlines()
+    # pandas skips whitespace-only lines but keeps a line of bare separators (a row of blanks)
+    numbers = [n + 1 for n in range(skip, len(lines)) if lines[n].replace(sep, "x").strip()]
+    if not numbers:
+        raise PriormatchError(f"{path}: no rows; write one series per line, label first")
+    return numbers, max(lines[n - 1].count(sep) + 1 for n in numbers)
+
+
+def _label_column(column: pd.Series, path: Path, line_numbers: list[int]) -> np.ndarray:
+    """(n,) str labels; a blank label is an error naming its line."""
+    labels = column.fillna("").astype(str).str.strip().to_numpy()
+    blank = np.flatnonzero(labels == "")
+    if len(blank):
+        line = line_numbers[blank[0]]
+        raise PriormatchError(f"{path}:{line}: missing class label in column 0; put the label first on every row")
+    return labels.astype(str)
+
+
+def _numeric_values(frame: pd.DataFrame, path: Path, line_numbers: list[int]) -> np.ndarray:
+    """(n, T) float32 values; a non-numeric cell is an error naming its line and column."""
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            parsed = pd.to_numeric(frame[column], errors="coerce")
+            bad_rows = np.flatnonzero((parsed.isna() & frame[column].notna()).to_numpy())
+            line, bad = line_numbers[bad_rows[0]], frame[column].iloc[bad_rows[0]]
+            raise PriormatchError(
+                f"{path}:{line}: column {column + 1} holds {bad!r}, not a number; "
+                "leave missing values blank or write NaN (header=True skips a header line)"
+            )
+    return frame.to_numpy(dtype=np.float32)
+
+
+def load_series_npy(x_path: str | Path, y_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``X.npy`` (n, T) or (n, C, T) and ``y.npy`` (n,); return x (n, C, T) float32 and labels (n,) str."""
+    x = _load_npy(x_path)
+    y = _load_npy(y_path)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    if x.ndim != 3:
+        raise PriormatchError(
+            f"{x_path}: array has shape {x.shape}; expected (n, timepoints) or (n, channels, timepoints)"
+        )
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise PriormatchError(f"{x_path}: dtype {x.dtype} is not numeric; save the series as float32")
+    if y.ndim != 1 or len(y) != len(x):
+        raise PriormatchError(
+            f"{y_path}: labels have shape {y.shape}; expected ({len(x)},), one label per series in {x_path}"
+        )
+    return x.astype(np.float32), _labels_as_text(y, y_path)
+
+
+def _load_npy(path: str | Path) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise PriormatchError(f"{path}: .npy file not found; check the path")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise PriormatchError(
+            f"{path}: not a plain .npy array ({error}); save with np.save and no object dtype"
+        ) from None
+
+
+def _labels_as_text(y: np.ndarray, path: str | Path) -> np.ndarray:
+    """(n,) str labels from a numeric or string array; NaN labels are an error."""
+    if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
+        raise PriormatchError(f"{path}: label {int(np.flatnonzero(np.isnan(y))[0])} is NaN; drop unlabelled series")
+    return np.asarray([str(label) for label in y.tolist()], dtype=str)
+
+
+def encode_labels(
+    train_labels: np.ndarray, test_labels: np.ndarray, source: str
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Map original labels onto 0..K-1, one coding for both splits.
+
+    Numeric labels are compared as numbers (so ``"1"``, ``"1.0"`` and ``"1.0000000e+00"`` are one
+    class, named ``"1"``) and sorted numerically; otherwise labels are sorted as strings. Returns
+    y_train (n_train,) int64, y_test (n_test,) int64 and the K class names. A test label never seen
+    in training is an error.
+    """
+    train = _canonical(np.asarray(train_labels, dtype=str))
+    test = _canonical(np.asarray(test_labels, dtype=str))
+    names = _sorted_names(np.unique(train))
+    index = {name: k for k, name in enumerate(names)}
+    unseen = sorted(set(test.tolist()) - set(names))
+    if unseen:
+        raise PriormatchError(
+            f"{source}: test label {unseen[0]!r} never occurs in the training split "
+            f"(train labels: {', '.join(names)}); "
+            "fix the labels or the split"
+        )
+    y_train = np.asarray([index[label] for label in train.tolist()], dtype=np.int64)
+    y_test = np.asarray([index[label] for label in test.tolist()], dtype=np.int64)
+    return y_train, y_test, names
+
+
+def _canonical(labels: np.ndarray) -> np.ndarray:
+    """Strip labels; write integral numbers as integers ("1.0" -> "1")."""
+    out = []
+    for label in labels.tolist():
+        label = label.strip()
+        number = _as_number(label)
+        out.append(str(int(number)) if number is not None and number.is_integer() else label)
+    return np.asarray(out, dtype=str)
+
+
+def _sorted_names(unique: np.ndarray) -> tuple[str, ...]:
+    names = unique.tolist()
+    numbers = [_as_number(name) for name in names]
+    if all(number is not None for number in numbers):
+        return tuple(name for _, name in sorted(zip(numbers, names)))
+    return tuple(sorted(names))
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None

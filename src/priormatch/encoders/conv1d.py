@@ -1,0 +1,87 @@
+"""A TS2Vec-style dilated residual conv net for series (Yue et al., AAAI 2022, arXiv 2106.10466).
+
+(B, C, T) with NaN -> NaN set to 0 plus an observed-share channel (C + 1 channels) -> 1x1 input
+projection -> ``depth`` residual blocks [GELU -> conv(dilation 2^i) -> GELU -> conv(dilation 2^i)]
+-> max over time -> (B, embed_dim). Time steps where no channel is observed (gaps, the NaN padding
+of shorter series, masked segments) are left out of the max, unless a series has none observed.
+Any length works; series shorter than the receptive field are simply zero-padded by the convs.
+``mask_ratio`` hides that share of length-``mask_segment`` time segments by setting them to NaN.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from priormatch.encoders.masking import check_mask_ratio, mask_input_segments, with_observed_mask
+from priormatch.errors import PriormatchError
+
+
+class DilatedResidualBlock(nn.Module):
+    """(B, in, T) -> (B, out, T): x + conv2(GELU(conv1(GELU(x)))), 'same' dilated padding;
+    the residual goes through a 1x1 conv when the channel count changes."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, kernel: int, dilation: int) -> None:
+        super().__init__()
+        padding = dilation * (kernel - 1) // 2
+        self.conv1 = nn.Conv1d(in_channels, out_channels, kernel, padding=padding, dilation=dilation)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel, padding=padding, dilation=dilation)
+        self.skip = nn.Conv1d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.skip(x) + self.conv2(F.gelu(self.conv1(F.gelu(x))))
+
+
+class DilatedConvNet1d(nn.Module):
+    """(B, C, T) -> (B, embed_dim); block i has dilation 2^i, the last block outputs embed_dim."""
+
+    supports_token_masking = False
+
+    def __init__(
+        self,
+        in_channels: int,
+        *,
+        hidden: int = 64,
+        depth: int = 10,
+        embed_dim: int = 320,
+        kernel: int = 3,
+        mask_segment: int = 8,
+    ) -> None:
+        super().__init__()
+        sizes = dict(in_channels=in_channels, hidden=hidden, depth=depth, embed_dim=embed_dim, mask_segment=mask_segment)
+        for name, value in sizes.items():
+            if value < 1:
+                raise PriormatchError(f"{name} must be >= 1, got {value}")
+        if kernel < 1 or kernel % 2 == 0:
+            raise PriormatchError(f"kernel must be an odd number >= 1 (for 'same' padding), got {kernel}")
+        self.in_channels = in_channels
+        self.embed_dim = embed_dim
+        self.depth = depth
+        self.kernel = kernel
+        self.mask_segment = mask_segment
+        self.input_proj = nn.Conv1d(in_channels + 1, hidden, 1)
+        outs = [hidden] * (depth - 1) + [embed_dim]
+        self.blocks = nn.Sequential(
+            *(DilatedResidualBlock(c_in, c_out, kernel=kernel, dilation=2**i)
+              for i, (c_in, c_out) in enumerate(zip([hidden] + outs[:-1], outs)))
+        )
+
+    @property
+    def receptive_field(self) -> int:
+        """Time steps seen by one output step: 1 + 2 (kernel - 1) (2^depth - 1)."""
+        return 1 + 2 * (self.kernel - 1) * (2**self.depth - 1)
+
+    def forward(
+        self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """(B, C, T) -> (B, embed_dim); ``mask_ratio`` marks that share of segments missing."""
+        check_mask_ratio(mask_ratio)
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise PriormatchError(f"expected series (B, {self.in_channels}, T), got shape {tuple(x.shape)}")
+        x = mask_input_segments(x, mask_ratio, self.mask_segment, generator)
+        z = with_observed_mask(x)  # (B, C + 1, T)
+        h = self.blocks(self.input_proj(z))  # (B, E, T)
+        observed = z[:, -1] > 0  # (B, T) any channel observed
+        pooled = observed | ~observed.any(dim=1, keepdim=True)  # all steps if none observed
+        return h.masked_fill(~pooled.unsqueeze(1), float("-inf")).amax(dim=2)

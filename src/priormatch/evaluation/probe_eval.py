@@ -1,0 +1,127 @@
+"""Fit probes on frozen train features, score them on test features, and print the results.
+
+Pure functions, no I/O: the caller extracts features (:mod:`priormatch.evaluation.features`) and
+writes the returned dict (JSON-serialisable) wherever the run directory says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from priormatch.errors import PriormatchError
+from priormatch.evaluation.metrics import GROUP_NAMES, classification_metrics
+from priormatch.evaluation.probes import PROBES
+
+
+def evaluate_features(
+    train_features: np.ndarray,
+    train_labels: np.ndarray,
+    test_features: np.ndarray,
+    test_labels: np.ndarray,
+    *,
+    num_classes: int,
+    class_rank: np.ndarray,
+    probes: Sequence[str] = ("linear", "knn"),
+    random_state: int = 0,
+) -> dict[str, dict]:
+    """{probe name: :func:`classification_metrics` dict} for each probe in ``probes``.
+
+    train_features: (n, D), train_labels: (n,) in [0, num_classes); test_features: (m, D),
+    test_labels: (m,). class_rank: (num_classes,) pretraining frequency rank (0 = most frequent).
+    Probes that take a ``random_state`` get this one.
+    """
+    unknown = [name for name in probes if name not in PROBES]
+    if unknown:
+        raise PriormatchError(f"unknown probe(s) {unknown}; choose from {sorted(PROBES)}")
+    _check_label_range(train_labels, num_classes, "train_labels")
+    results = {}
+    for name in probes:
+        probe = _make_probe(name, random_state).fit(train_features, train_labels)
+        predictions = probe.predict(test_features)
+        results[name] = classification_metrics(
+            test_labels, predictions, num_classes=num_classes, class_rank=class_rank
+        )
+    return results
+
+
+def balanced_probe_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Sorted (m,) int64 indices of a class-balanced subset: min(per_class, available) per class.
+
+    labels: (n,) class labels. The same (labels, per_class, seed) always gives the same subset.
+    """
+    if per_class < 1:
+        raise PriormatchError(f"per_class={per_class}; pass a positive number of labelled samples per class")
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise PriormatchError(f"labels have shape {labels.shape}; pass a 1-D label vector")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        chosen.append(rng.choice(members, size=min(per_class, members.size), replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64) if chosen else np.empty(0, dtype=np.int64)
+
+
+def format_results_table(results: dict[str, dict], class_names: Sequence[str] | None = None) -> str:
+    """Plain-text table: one row per probe (accuracy, balanced acc, macro-F1, head/medium/tail, in %),
+    then one row per class (grouped head, medium, tail; most frequent first) with each probe's accuracy.
+
+    results: output of :func:`evaluate_features`. class_names: K names; ``None`` uses the indices.
+    """
+    if not results:
+        raise PriormatchError("results is empty; pass the dict returned by evaluate_features")
+    first = next(iter(results.values()))
+    num_classes = len(first["per_class_accuracy"])
+    names = [str(c) for c in range(num_classes)] if class_names is None else [str(n) for n in class_names]
+    if len(names) != num_classes:
+        raise PriormatchError(f"class_names has {len(names)} names for {num_classes} classes; pass one name per class")
+    return "\n".join(_summary_lines(results) + [""] + _per_class_lines(results, names, first["groups"]))
+
+
+def _summary_lines(results: dict[str, dict]) -> list[str]:
+    columns = ["accuracy", "balanced_accuracy", "macro_f1"] + [f"{g}_accuracy" for g in GROUP_NAMES]
+    headers = ["probe", "acc", "bal_acc", "macro_f1", "head", "medium", "tail"]
+    rows = [[name] + [_percent(metrics[c]) for c in columns] for name, metrics in results.items()]
+    return _aligned([headers] + rows)
+
+
+def _per_class_lines(results: dict[str, dict], names: list[str], groups: dict[str, list[int]]) -> list[str]:
+    headers = ["class", "group"] + [f"{probe}_acc" for probe in results]
+    rows = [
+        [names[c], group] + [_percent(metrics["per_class_accuracy"][c]) for metrics in results.values()]
+        for group in GROUP_NAMES
+        for c in groups[group]
+    ]
+    return _aligned([headers] + rows)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Left-align the first column, right-align the others, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in rows
+    ]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _make_probe(name: str, random_state: int) -> BaseEstimator:
+    probe = PROBES[name]()
+    if "random_state" in probe.get_params():
+        probe.set_params(random_state=random_state)
+    return probe
+
+
+def _check_label_range(labels: np.ndarray, num_classes: int, name: str) -> None:
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise PriormatchError(
+            f"{name} has labels in [{labels.min()}, {labels.max()}] outside [0, {num_classes}); "
+            "check num_classes or remap the labels"
+        )

@@ -1,0 +1,48 @@
+"""Method registry: ``METHODS[name]`` gives a method's config type and builder.
+
+Every method wraps an encoder of the encoder contract and follows :class:`SSLMethod`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from priormatch.errors import PriormatchError
+from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
+from priormatch.methods.msn import MSNConfig, PMSNConfig, build_msn
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    config_type: type
+    build: Callable[[Any, nn.Module, DataInfo], SSLMethod]
+    needs_token_encoder: bool = False  # masking methods need a transformer
+
+
+METHODS: dict[str, MethodSpec] = {
+    "msn": MethodSpec(MSNConfig, build_msn),
+    "pmsn": MethodSpec(PMSNConfig, build_msn),
+}
+
+
+def method_spec(name: str) -> MethodSpec:
+    if name not in METHODS:
+        raise PriormatchError(f"unknown method {name!r}; set method.name to one of: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def build_method(config: Any, encoder: nn.Module, data: DataInfo) -> SSLMethod:
+    """The method named by ``config.name`` around ``encoder``."""
+    spec = method_spec(config.name)
+    if spec.needs_token_encoder and not getattr(encoder, "supports_token_masking", False):
+        raise PriormatchError(
+            f"method {config.name!r} masks patch tokens and needs a transformer encoder; "
+            "set encoder.name=vit (images) or encoder.name=series_transformer (series)"
+        )
+    return spec.build(config, encoder, data)
+
+
+__all__ = ["METHODS", "DataInfo", "MethodOutput", "MethodSpec", "SSLMethod", "ViewSpec", "build_method", "method_spec"]

@@ -1,0 +1,156 @@
+"""MSN and PMSN: masked siamese networks with a uniform or an explicit cluster prior.
+
+MSN (Assran et al., ECCV 2022): an EMA target encoder sees one unmasked view; the online encoder
+sees a masked anchor view (random patch dropping) and optional small "focal" views; both are
+projected and softly assigned to K trainable prototypes; the anchors learn to predict the
+sharpened, Sinkhorn-balanced target assignment; me-max pushes the mean prediction to uniform.
+PMSN (Assran et al., ICLR 2023) replaces me-max by KL(p_bar || prior).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
+from priormatch.methods.ema import ema_update_, frozen_copy
+from priormatch.methods.projection import ProjectionHead
+from priormatch.objectives import entropy, kl_divergence, pmsn_terms
+from priormatch.priors import make_prior, uniform_prior
+from priormatch.validation import check_choice, check_int_at_least, check_non_negative, check_positive, check_range
+
+
+@dataclass
+class MSNConfig:
+    """MSN hyper-parameters. Defaults follow the official recipe where it transfers to small
+    images (temperatures, Sinkhorn, weight) and are scaled down where it does not (prototypes,
+    head width, focal views)."""
+
+    name: str = "msn"
+    num_prototypes: int = 256  # K (1024 in the ImageNet recipe)
+    projection_dim: int = 128  # prototype / projection size (256 in the recipe)
+    projection_hidden: int = 1024  # (2048 in the recipe)
+    projection_layers: int = 3
+    temperature: float = 0.1  # softmax temperature of cosine similarities
+    sharpen_temperature: float = 0.25  # target sharpening T
+    sinkhorn_iterations: int = 3
+    sinkhorn_marginals: str = "uniform"  # uniform | prior | off
+    regularization_weight: float = 1.0  # lambda on the prior term
+    mask_ratio: float = 0.15  # share of anchor patches dropped
+    focal_views: int = 4  # extra small anchor views (10 in the recipe)
+    ema_momentum: float = 0.996  # target-encoder momentum at the start ...
+    ema_momentum_end: float = 1.0  # ... increased linearly to this at the end
+
+
+@dataclass
+class PMSNConfig(MSNConfig):
+    """PMSN: MSN with KL(p_bar || prior) instead of me-max."""
+
+    name: str = "pmsn"
+    prior: str = "power_law"  # uniform | power_law | class_counts | path to a .npy file
+    tau: float = 0.25  # power-law exponent: pi_k ~ k^-tau
+    prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
+    kl_direction: str = "forward"  # forward: KL(p_bar || prior) (paper); reverse: KL(prior || p_bar)
+
+
+def validate_msn_config(config: MSNConfig) -> None:
+    check_int_at_least("method.num_prototypes", config.num_prototypes, 2)
+    check_int_at_least("method.projection_dim", config.projection_dim, 1)
+    check_int_at_least("method.projection_hidden", config.projection_hidden, 1)
+    check_int_at_least("method.projection_layers", config.projection_layers, 1)
+    check_positive("method.temperature", config.temperature)
+    check_positive("method.sharpen_temperature", config.sharpen_temperature)
+    check_int_at_least("method.sinkhorn_iterations", config.sinkhorn_iterations, 0)
+    check_choice("method.sinkhorn_marginals", config.sinkhorn_marginals, ("uniform", "prior", "off"))
+    check_non_negative("method.regularization_weight", config.regularization_weight)
+    check_range("method.mask_ratio", config.mask_ratio, 0.0, 1.0)
+    check_int_at_least("method.focal_views", config.focal_views, 0)
+    check_range("method.ema_momentum", config.ema_momentum, 0.0, 1.0, high_inclusive=True)
+    check_range("method.ema_momentum_end", config.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
+    if isinstance(config, PMSNConfig):
+        check_non_negative("method.tau", config.tau)
+        check_choice("method.kl_direction", config.kl_direction, ("forward", "reverse"))
+
+
+def resolve_prior(config: MSNConfig, data: DataInfo) -> Tensor:
+    """(K,) the prior a config asks for: uniform for MSN, the configured prior for PMSN."""
+    if not isinstance(config, PMSNConfig):
+        return uniform_prior(config.num_prototypes)
+    return make_prior(
+        config.prior,
+        config.num_prototypes,
+        tau=config.tau,
+        values=config.prior_values,
+        class_counts=data.class_counts or None,
+    )
+
+
+class MSN(SSLMethod):
+    """MSN / PMSN around any encoder of the encoder contract (see ``priormatch.encoders``)."""
+
+    def __init__(self, encoder: nn.Module, config: MSNConfig, prior: Tensor) -> None:
+        super().__init__()
+        validate_msn_config(config)
+        self.config = config
+        self.view_spec = ViewSpec(num_global=2, num_focal=config.focal_views)
+        self.encoder = encoder
+        self.projector = ProjectionHead(
+            encoder.embed_dim, hidden_dim=config.projection_hidden, out_dim=config.projection_dim, layers=config.projection_layers
+        )
+        self.prototypes = nn.Parameter(torch.empty(config.num_prototypes, config.projection_dim).uniform_(-1, 1))
+        self.target_encoder = frozen_copy(encoder)
+        self.target_projector = frozen_copy(self.projector)
+        self.register_buffer("prior", prior.float())
+
+    def teacher_modules(self) -> list[nn.Module]:
+        return [self.target_encoder, self.target_projector]
+
+    def evaluation_encoder(self) -> nn.Module:
+        return self.target_encoder
+
+    @torch.no_grad()
+    def update_teacher(self, momentum: float) -> None:
+        ema_update_(self.target_encoder, self.encoder, momentum)
+        ema_update_(self.target_projector, self.projector, momentum)
+
+    def forward(  # type: ignore[override]
+        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
+    ) -> MethodOutput:
+        target_view, anchor_view = global_views  # (N, ...) each
+        with torch.no_grad():
+            targets = self.target_projector(self.target_encoder(target_view))  # (N, P)
+        anchors = [self.projector(self.encoder(anchor_view, mask_ratio=self.config.mask_ratio, generator=generator))]
+        if focal_views:
+            anchors.append(self.projector(self.encoder(torch.cat(focal_views))))  # (F*N, P), view-major
+        terms = pmsn_terms(
+            torch.cat(anchors),  # (M*N, P)
+            targets,
+            self.prototypes,
+            self.prior,
+            temperature=self.config.temperature,
+            sharpen_temperature=self.config.sharpen_temperature,
+            sinkhorn_iterations=self.config.sinkhorn_iterations,
+            sinkhorn_marginals=self.config.sinkhorn_marginals,
+            regularization_weight=self.config.regularization_weight,
+            kl_direction=getattr(self.config, "kl_direction", "forward"),
+        )
+        return MethodOutput(terms.loss, self._diagnostics(terms))
+
+    def _diagnostics(self, terms) -> dict[str, float]:
+        p_bar = terms.mean_prediction.detach()
+        return {
+            "loss": terms.loss.item(),
+            "cross_entropy": terms.cross_entropy.item(),
+            "regularizer": terms.regularizer.item(),
+            "prototypes_in_use": float(terms.targets.argmax(dim=1).unique().numel()),
+            "pbar_entropy": entropy(p_bar).item(),
+            "kl_to_prior": kl_divergence(p_bar, self.prior).item(),
+        }
+
+
+def build_msn(config: MSNConfig, encoder: nn.Module, data: DataInfo) -> MSN:
+    validate_msn_config(config)
+    return MSN(encoder, config, resolve_prior(config, data))

@@ -1,0 +1,48 @@
+"""The prior-matching regulariser: KL between the mean prediction p_bar and a prior pi.
+
+MSN's mean-entropy maximisation (me-max) term is log K - H(p_bar) = KL(p_bar || uniform); PMSN
+(Assran et al., ICLR 2023, eq. 5) replaces the uniform distribution by a chosen prior pi.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from priormatch.distributed import all_reduce_mean
+
+KLDirection = Literal["forward", "reverse"]
+
+# A prior entry of exactly 0 is floored to this value inside log(pi): KL(p_bar || pi) then stays
+# finite but heavily penalises any mass on that prototype.
+PRIOR_FLOOR = 1e-12
+
+
+def mean_prediction(probs: Tensor) -> Tensor:
+    """(K,) p_bar: mean of the (B, K) predictions over the batch, averaged over ranks
+    (identity backward, see :mod:`priormatch.distributed`)."""
+    return all_reduce_mean(probs.mean(dim=0))
+
+
+def entropy(p: Tensor) -> Tensor:
+    """Scalar Shannon entropy -sum p log p (nats), with 0 log 0 = 0."""
+    return -torch.special.xlogy(p, p).sum()
+
+
+def kl_divergence(p: Tensor, q: Tensor) -> Tensor:
+    """Scalar KL(p || q) = sum p (log p - log q), with 0 log 0 = 0 and q floored at PRIOR_FLOOR."""
+    return (torch.special.xlogy(p, p) - p * torch.log(q.clamp_min(PRIOR_FLOOR))).sum()
+
+
+def prior_divergence(p_bar: Tensor, prior: Tensor, direction: KLDirection = "forward") -> Tensor:
+    """Scalar KL(p_bar || prior) (``forward``, the paper's and the default) or KL(prior || p_bar).
+
+    Only the forward direction reduces to MSN's me-max term under a uniform prior.
+    """
+    if direction == "forward":
+        return kl_divergence(p_bar, prior)
+    if direction == "reverse":
+        return kl_divergence(prior, p_bar)
+    raise ValueError(f"kl_direction={direction!r} must be 'forward' or 'reverse'")

@@ -1,0 +1,122 @@
+"""Cluster priors over K prototypes.
+
+A prior ``pi`` is a 1-D float tensor of length K, non-negative, summing to 1. PMSN (Assran et al.,
+ICLR 2023, sec. 4) regularises the mean prototype prediction towards it with KL(p_bar || pi).
+Prior mass is attached to a fixed prototype index (the network chooses which prototype plays the
+head); MSN's hidden prior is :func:`uniform_prior`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from priormatch.errors import PriormatchError
+
+PRIOR_NAMES = ("uniform", "power_law", "class_counts")
+
+
+def _check_num_prototypes(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise PriormatchError(f"number of prototypes k={k!r} must be a positive integer")
+
+
+def uniform_prior(k: int) -> Tensor:
+    """(k,) the uniform prior 1/k: MSN's hidden prior."""
+    _check_num_prototypes(k)
+    return torch.full((k,), 1.0 / k, dtype=torch.float32)
+
+
+def power_law_prior(k: int, tau: float) -> Tensor:
+    """(k,) the power law pi_j = j^-tau / sum_i i^-tau for j = 1..k (tau = 0 is uniform).
+
+    For k = 1024, tau = 0.25 gives pi_1 / pi_k = 1024^0.25 ~ 5.7 and tau = 1 gives 1024.
+    """
+    _check_num_prototypes(k)
+    if not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau < 0:
+        raise PriormatchError(f"power-law exponent tau={tau!r} must be a finite number >= 0")
+    ranks = torch.arange(1, k + 1, dtype=torch.float64)
+    weights = ranks.pow(-float(tau))
+    return (weights / weights.sum()).to(torch.float32)
+
+
+def prior_from_values(values: Sequence[float] | np.ndarray | Tensor, k: int, *, source: str = "prior") -> Tensor:
+    """(k,) a user-supplied prior: validated (length k, finite, >= 0, not all zero) and normalised."""
+    _check_num_prototypes(k)
+    array = torch.as_tensor(np.asarray(values, dtype=np.float64))
+    if array.ndim != 1:
+        raise PriormatchError(f"{source} must be 1-D with {k} entries (one per prototype); got shape {tuple(array.shape)}")
+    if array.numel() != k:
+        raise PriormatchError(
+            f"{source} has {array.numel()} entries but there are {k} prototypes; "
+            f"give {k} values or set method.num_prototypes={array.numel()}"
+        )
+    if not torch.isfinite(array).all():
+        raise PriormatchError(f"{source} contains NaN or Inf; give finite non-negative weights")
+    if (array < 0).any():
+        raise PriormatchError(f"{source} contains negative weights; priors must be non-negative")
+    total = array.sum()
+    if total <= 0:
+        raise PriormatchError(f"{source} is all zeros; give at least one positive weight")
+    return (array / total).to(torch.float32)
+
+
+def prior_from_class_counts(counts: Sequence[float] | np.ndarray, k: int) -> Tensor:
+    """(k,) a prior with the shape of a class-frequency profile, spread over k prototypes.
+
+    Counts are sorted in decreasing order (prior mass is attached to prototype index, not to a
+    class) and the profile is stretched piecewise-constantly to k entries: prototype j receives
+    the frequency of class floor(j * C / k). With k = C this is the sorted class frequency.
+    """
+    counts_array = np.asarray(counts, dtype=np.float64)
+    if counts_array.ndim != 1 or counts_array.size == 0:
+        raise PriormatchError(f"class counts must be a non-empty 1-D list; got shape {counts_array.shape}")
+    profile = np.sort(counts_array)[::-1]
+    stretched = profile[(np.arange(k) * len(profile)) // k]
+    return prior_from_values(stretched, k, source="class counts")
+
+
+def load_prior_file(path: str | Path, k: int) -> Tensor:
+    """(k,) a prior stored as a 1-D ``.npy`` array of non-negative weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise PriormatchError(f"prior file {path} does not exist; give a path to a 1-D .npy array of {k} weights")
+    try:
+        values = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise PriormatchError(f"prior file {path} is not a readable .npy array ({error}); save it with numpy.save") from None
+    return prior_from_values(values, k, source=f"prior file {path}")
+
+
+def make_prior(
+    spec: str,
+    k: int,
+    *,
+    tau: float = 0.0,
+    values: Sequence[float] | None = None,
+    class_counts: Sequence[float] | np.ndarray | None = None,
+) -> Tensor:
+    """(k,) the prior named by a config: ``uniform``, ``power_law`` (with ``tau``),
+    ``class_counts`` (the shape of the given class counts), ``values`` (an explicit list), or a
+    path to a ``.npy`` file."""
+    if values is not None:
+        return prior_from_values(values, k, source="method.prior_values")
+    if spec == "uniform":
+        return uniform_prior(k)
+    if spec == "power_law":
+        return power_law_prior(k, tau)
+    if spec == "class_counts":
+        if class_counts is None:
+            raise PriormatchError("prior 'class_counts' needs the pretraining data's class counts; none were given")
+        return prior_from_class_counts(class_counts, k)
+    if spec.endswith(".npy"):
+        return load_prior_file(spec, k)
+    raise PriormatchError(
+        f"unknown prior {spec!r}; use one of {', '.join(PRIOR_NAMES)}, a path to a .npy file, "
+        "or set method.prior_values=[...]"
+    )

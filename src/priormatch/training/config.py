@@ -1,0 +1,182 @@
+"""Run configuration: typed defaults in code -> YAML files -> dotted ``key=value`` overrides.
+
+The schema of the ``method`` and ``encoder`` sections depends on their ``name`` (each method and
+encoder declares its own config dataclass), so ``method.tau`` is valid for PMSN and an error for
+SimCLR. Unknown keys and wrong types are errors naming the key; the resolved config is saved in
+the run directory, which is the interface between train, evaluate and report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from priormatch.errors import PriormatchError
+
+DEFAULT_METHOD = "pmsn"
+
+
+@dataclass
+class DataConfig:
+    name: str = "fashion_mnist"  # see `priormatch datasets`; prefixed names such as ucr:ECG5000
+    path: Optional[str] = None  # data directory or file (default: where the data set installs)
+    imbalance_ratio: float = 1.0  # rho = n_max / n_min of the pretraining subset (1 = as loaded)
+    subset_size: Optional[int] = None  # fixed pretraining-subset size (same for balanced and long-tailed)
+    class_order_seed: int = 0  # seeds which classes are head and tail
+    sampler: str = "shuffle"  # shuffle | class_imbalanced
+    classes_per_batch: int = 2  # k for the class-imbalanced sampler
+    sampler_mode: str = "global"  # global | per_rank (class-imbalanced sampler under DDP)
+
+
+@dataclass
+class ImageViewsConfig:
+    global_size: Optional[int] = None  # side of global views (default: the native size)
+    focal_size: Optional[int] = None  # side of focal views (default: about 3/7 of it)
+    global_scale: list[float] = field(default_factory=lambda: [0.3, 1.0])  # crop area fraction
+    focal_scale: list[float] = field(default_factory=lambda: [0.05, 0.3])
+    hflip: bool = True
+    brightness: float = 0.4
+    contrast: float = 0.4
+    noise_std: float = 0.0
+
+
+@dataclass
+class SeriesViewsConfig:
+    crop_scale: list[float] = field(default_factory=lambda: [0.5, 1.0])  # crop length fraction
+    focal_crop_scale: list[float] = field(default_factory=lambda: [0.2, 0.5])
+    output_length: Optional[int] = None  # global views resampled to this (default: series length)
+    focal_output_length: Optional[int] = None  # focal views (default: half the global length)
+    jitter_std: float = 0.1
+    scale_std: float = 0.1
+    time_mask_ratio: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    steps: Optional[int] = None  # total optimizer steps; overrides epochs when set
+    batch_size: int = 256  # global batch (split over ranks under DDP)
+    lr: float = 1e-3  # peak AdamW learning rate, after warm-up
+    min_lr: float = 1e-6  # end of the cosine decay
+    warmup_fraction: float = 0.1  # share of steps with linear warm-up
+    weight_decay: float = 0.04  # cosine-increased ...
+    weight_decay_end: float = 0.4  # ... to this (MSN recipe); none on biases, norms, prototypes
+    grad_clip: float = 3.0  # max gradient norm (0 = off)
+    checkpoint_every: int = 200  # steps between atomic checkpoints
+    log_every: int = 10  # steps between metrics.jsonl records
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "fp32"  # fp32 | bf16 (autocast; changes numerics)
+    num_threads: Optional[int] = None  # torch CPU threads (default: torch's choice)
+    progress: bool = True  # show a progress bar
+
+
+@dataclass
+class EvalConfig:
+    probes: list[str] = field(default_factory=lambda: ["linear", "knn"])  # linear | knn | svm
+    probe_samples_per_class: Optional[int] = 1000  # balanced labelled subset of the train split
+    batch_size: int = 512  # feature-extraction batch
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    encoder: Any = None  # the encoder's own config dataclass, chosen by encoder.name
+    method: Any = None  # the method's own config dataclass, chosen by method.name
+    image_views: ImageViewsConfig = field(default_factory=ImageViewsConfig)
+    series_views: SeriesViewsConfig = field(default_factory=SeriesViewsConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+def _one_line(error: OmegaConfBaseException) -> str:
+    key = getattr(error, "full_key", None) or ""
+    message = str(error).splitlines()[0]
+    if "not in" in message and key:
+        return f"unknown config key '{key}'; check the spelling (valid keys: `priormatch train --show-config`)"
+    if key:
+        return f"config key '{key}': {message}"
+    return message
+
+
+def _read_yaml(path: Path) -> DictConfig:
+    if not path.is_file():
+        raise PriormatchError(f"config file {path} does not exist; give a path to a YAML file")
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as error:  # YAML parser errors have many types
+        raise PriormatchError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(loaded, DictConfig):
+        raise PriormatchError(f"config file {path} must hold a mapping of config keys")
+    return loaded
+
+
+def _parse_overrides(overrides: list[str]) -> DictConfig:
+    for item in overrides:
+        if "=" not in item or item.startswith("="):
+            raise PriormatchError(f"override {item!r} must look like key=value, e.g. method.tau=0.5")
+    try:
+        return OmegaConf.from_dotlist(list(overrides))
+    except OmegaConfBaseException as error:
+        raise PriormatchError(f"could not parse overrides: {str(error).splitlines()[0]}") from None
+
+
+def raw_config(config_files: list[Path] | tuple[Path, ...] = (), overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """Merge YAML files and dotted overrides without a schema (names not yet resolved)."""
+    raw = OmegaConf.create({})
+    for path in config_files:
+        raw = OmegaConf.merge(raw, _read_yaml(Path(path)))
+    return OmegaConf.merge(raw, _parse_overrides(list(overrides)))
+
+
+def _section_name(raw: DictConfig, section: str, default: str) -> str:
+    node = raw.get(section)
+    if node is None:
+        return default
+    if not isinstance(node, DictConfig):
+        raise PriormatchError(f"config key '{section}' must be a section (e.g. {section}.name=...), not a value")
+    name = node.get("name")
+    return default if name is None else str(name)
+
+
+def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
+    """Validate ``raw`` against the schema its method and encoder names select.
+
+    ``data_kind(data_config)`` tells whether the data are images or series, which picks the
+    default encoder.
+    """
+    from priormatch.encoders import ENCODERS, default_encoder
+    from priormatch.methods import method_spec
+
+    method_name = _section_name(raw, "method", DEFAULT_METHOD)
+    method_type = method_spec(method_name).config_type
+    data_only = _merge(OmegaConf.structured(DataConfig), raw.get("data") or {}, prefix="data.")
+    encoder_name = _section_name(raw, "encoder", default_encoder(data_kind(data_only)))
+    if encoder_name not in ENCODERS:
+        raise PriormatchError(f"unknown encoder {encoder_name!r}; set encoder.name to one of: {', '.join(ENCODERS)}")
+    schema = OmegaConf.structured(
+        RunConfig(method=method_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
+    )
+    return _merge(schema, raw)
+
+
+def _merge(schema: DictConfig, raw: Any, prefix: str = "") -> Any:
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(schema, raw))
+    except OmegaConfBaseException as error:
+        if prefix and getattr(error, "full_key", None):
+            error.full_key = prefix + error.full_key  # type: ignore[attr-defined]
+        raise PriormatchError(_one_line(error)) from None
+
+
+def config_to_yaml(config: RunConfig) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(config))
+
+
+def load_run_config(path: Path, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
+    """The resolved config saved in a run directory."""
+    return resolve_config(raw_config([path]), data_kind=data_kind)

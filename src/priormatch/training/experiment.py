@@ -1,0 +1,133 @@
+"""Assemble what a run needs from its config: data, pretraining subset, sampler, views, model.
+
+Shared by ``train`` and ``evaluate`` so both see the same pretraining subset and class ranking.
+Everything here validates its inputs, so a bad config fails before a run directory exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from priormatch.data import (
+    ClassImbalancedSampler,
+    DatasetSplits,
+    LabeledArrays,
+    ShuffleSampler,
+    check_no_empty_class,
+    class_ranking,
+    dataset_kind,
+    load_dataset,
+    long_tail_indices,
+)
+from priormatch.encoders import build_encoder
+from priormatch.errors import PriormatchError
+from priormatch.methods import DataInfo, SSLMethod, build_method
+from priormatch.training.config import DataConfig, RunConfig
+from priormatch.validation import check_choice, check_int_at_least
+
+ViewMaker = Callable[..., tuple[list[Tensor], list[Tensor]]]
+
+
+@dataclass(frozen=True)
+class PretrainingData:
+    """A data set and the subset of its training split used for pretraining."""
+
+    splits: DatasetSplits
+    subset: np.ndarray  # (n_pretrain,) indices into splits.train
+    class_rank: np.ndarray  # (K,) rank of each class by pretraining frequency (0 = head)
+
+    @property
+    def train(self) -> LabeledArrays:
+        return self.splits.train.subset(self.subset)
+
+    def summary(self) -> dict[str, Any]:
+        counts = np.bincount(self.splits.train.y[self.subset], minlength=self.splits.num_classes)
+        return {
+            "name": self.splits.name,
+            "kind": self.splits.kind,
+            "class_names": list(self.splits.train.class_names),
+            "class_counts": counts.tolist(),
+            "class_rank": self.class_rank.tolist(),
+            "num_pretrain": int(len(self.subset)),
+            "num_test": int(len(self.splits.test)),
+        }
+
+
+def rank_by_frequency(counts: np.ndarray, tie_break_order: np.ndarray) -> np.ndarray:
+    """(K,) rank of each class by decreasing count; ties keep ``tie_break_order`` (classes, head first)."""
+    position = np.empty_like(tie_break_order)
+    position[tie_break_order] = np.arange(len(tie_break_order))
+    order = sorted(range(len(counts)), key=lambda c: (-counts[c], position[c]))
+    rank = np.empty(len(counts), dtype=np.int64)
+    rank[order] = np.arange(len(counts))
+    return rank
+
+
+def prepare_data(config: DataConfig) -> PretrainingData:
+    """Load the data set and carve the (possibly long-tailed, fixed-size) pretraining subset."""
+    splits = load_dataset(config.name, config.path)
+    check_no_empty_class(splits.train, f"data set {config.name!r}")
+    order = class_ranking(splits.num_classes, config.class_order_seed)
+    if config.imbalance_ratio < 1:
+        raise PriormatchError(f"data.imbalance_ratio={config.imbalance_ratio} must be >= 1 (n_max / n_min)")
+    if config.imbalance_ratio == 1 and config.subset_size is None:
+        subset = np.arange(len(splits.train))
+    else:
+        subset = long_tail_indices(
+            splits.train.y,
+            splits.num_classes,
+            imbalance_ratio=config.imbalance_ratio,
+            seed=config.class_order_seed,
+            subset_size=config.subset_size,
+        )
+    counts = np.bincount(splits.train.y[subset], minlength=splits.num_classes)
+    return PretrainingData(splits, subset, rank_by_frequency(counts, order))
+
+
+def make_sampler(config: DataConfig, labels: np.ndarray, *, batch_size: int, seed: int, world_size: int = 1):
+    check_choice("data.sampler", config.sampler, ("shuffle", "class_imbalanced"))
+    check_choice("data.sampler_mode", config.sampler_mode, ("global", "per_rank"))
+    if batch_size > len(labels):
+        raise PriormatchError(
+            f"train.batch_size={batch_size} is larger than the pretraining set ({len(labels)} samples); lower train.batch_size"
+        )
+    if config.sampler == "shuffle":
+        return ShuffleSampler(labels, batch_size, seed)
+    return ClassImbalancedSampler(
+        labels, batch_size, config.classes_per_batch, seed, world_size=world_size, mode=config.sampler_mode
+    )
+
+
+def build_model(config: RunConfig, data: PretrainingData) -> SSLMethod:
+    """Encoder and method, initialised from ``config.seed``."""
+    torch.manual_seed(config.seed)
+    encoder = build_encoder(config.encoder, data.splits.train.input_shape)
+    info = DataInfo(
+        kind=data.splits.kind,
+        input_shape=data.splits.train.input_shape,
+        class_counts=tuple(int(c) for c in np.bincount(data.splits.train.y[data.subset], minlength=data.splits.num_classes)),
+    )
+    return build_method(config.method, encoder, info)
+
+
+def build_evaluation_encoder(config: RunConfig, input_shape: tuple[int, ...]) -> nn.Module:
+    """An untrained encoder with the run's architecture (weights come from encoder.pt)."""
+    return build_encoder(config.encoder, input_shape)
+
+
+def total_steps(config: RunConfig, batches_per_epoch: int) -> int:
+    if config.train.steps is not None:
+        check_int_at_least("train.steps", config.train.steps, 1)
+        return config.train.steps
+    check_int_at_least("train.epochs", config.train.epochs, 1)
+    return config.train.epochs * batches_per_epoch
+
+
+def config_data_kind(config: DataConfig) -> str:
+    """'image' or 'series' for a data config (used to pick the default encoder)."""
+    return dataset_kind(config.name, config.path)

@@ -1,0 +1,193 @@
+"""The training loop: reads like the algorithm, knows nothing about the method it runs.
+
+Every random choice of a step (augmentations, masks) comes from a generator seeded by
+(seed, step, rank) and the data order from (seed, epoch), and schedules are functions of the
+step; so a run resumed from a checkpoint continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from priormatch import distributed
+from priormatch.data import batch_indices, rank_slice
+from priormatch.errors import PriormatchError
+from priormatch.methods import SSLMethod
+from priormatch.training.checkpoint import load_checkpoint, save_atomic, write_json_atomic, write_text_atomic
+from priormatch.training.config import RunConfig, config_to_yaml
+from priormatch.training.experiment import PretrainingData, build_model, make_sampler, prepare_data, total_steps
+from priormatch.training.optimizer import make_optimizer, set_hyperparameters
+from priormatch.training.run_dir import RunDirectory
+from priormatch.training.schedules import cosine_increase, cosine_with_warmup, linear
+from priormatch.training.views import make_views
+
+
+@dataclass
+class TrainingState:
+    """Everything a run needs to continue: model, optimizer and the next step."""
+
+    method: SSLMethod
+    optimizer: torch.optim.Optimizer
+    step: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "method": self.method.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.method.load_state_dict(state["method"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """A well-mixed 63-bit seed for one step on one rank."""
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise PriormatchError("train.device=cuda but no CUDA device is available; use train.device=cpu")
+    if name not in ("cpu", "cuda"):
+        raise PriormatchError(f"train.device={name!r} must be auto, cpu or cuda")
+    return torch.device(name)
+
+
+def autocast(config: RunConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    if config.train.precision == "fp32":
+        return contextlib.nullcontext()
+    if config.train.precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    raise PriormatchError(f"train.precision={config.train.precision!r} must be fp32 or bf16")
+
+
+def schedules(config: RunConfig, step: int, steps: int) -> dict[str, float]:
+    """Learning rate, weight decay and EMA momentum at ``step`` of ``steps``."""
+    train = config.train
+    values = {
+        "lr": cosine_with_warmup(step, steps, peak=train.lr, final=train.min_lr, warmup_steps=int(train.warmup_fraction * steps)),
+        "weight_decay": cosine_increase(step, steps, start=train.weight_decay, end=train.weight_decay_end),
+    }
+    if hasattr(config.method, "ema_momentum"):
+        values["ema_momentum"] = linear(step, steps, start=config.method.ema_momentum, end=config.method.ema_momentum_end)
+    return values
+
+
+def final_encoder_state(method: SSLMethod, config: RunConfig, data: PretrainingData) -> dict[str, Any]:
+    return {
+        "encoder_config": config_to_yaml(config),
+        "input_shape": list(data.splits.train.input_shape),
+        "state_dict": method.evaluation_encoder().state_dict(),
+    }
+
+
+def prepare_run(config: RunConfig) -> tuple[PretrainingData, SSLMethod]:
+    """Validate everything a run needs (data, sampler, model) before anything is written."""
+    data = prepare_data(config.data)
+    make_sampler(config.data, data.train.y, batch_size=config.train.batch_size, seed=config.seed, world_size=distributed.world_size())
+    return data, build_model(config, data)
+
+
+def train(
+    config: RunConfig,
+    run: RunDirectory,
+    *,
+    resume: bool = False,
+    prepared: tuple[PretrainingData, SSLMethod] | None = None,
+    stop_at_step: int | None = None,
+) -> RunDirectory:
+    """Pretrain ``config``'s method and write ``run``; ``resume`` continues from its checkpoint.
+
+    ``stop_at_step`` ends this session after that many steps with a resumable checkpoint, as a
+    pre-empted job would (the run stays incomplete).
+    """
+    if config.train.num_threads:
+        torch.set_num_threads(config.train.num_threads)
+    rank, world_size = distributed.rank(), distributed.world_size()
+    device = resolve_device(config.train.device)
+    data, method = prepared or prepare_run(config)
+    train_set = data.train
+    sampler = make_sampler(config.data, train_set.y, batch_size=config.train.batch_size, seed=config.seed, world_size=world_size)
+    steps = total_steps(config, sampler.batches_per_epoch)
+    views = make_views(config, train_set, method.encoder)
+    method.to(device)
+    state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))
+    if resume:
+        state.load_state_dict(load_checkpoint(run.checkpoint, map_location=device))
+    elif rank == 0:
+        write_text_atomic(config_to_yaml(config), run.config)
+        write_json_atomic(data.summary(), run.data_summary)
+        run.metrics.unlink(missing_ok=True)
+    if rank == 0:
+        run.mark("running", step=state.step, total_steps=steps)
+
+    inputs = torch.from_numpy(np.require(train_set.x, requirements=["W"]))  # copies only read-only arrays
+    end = steps if stop_at_step is None else min(steps, stop_at_step)
+    bar = tqdm(
+        total=steps * config.train.batch_size,
+        initial=state.step * config.train.batch_size,
+        disable=not config.train.progress or rank != 0,
+        desc="train",
+        unit="img" if train_set.kind == "image" else "series",
+        unit_scale=True,
+        mininterval=1.0,
+    )
+    method.train()
+    last_log = time.perf_counter()
+    samples_since_log = 0
+    while state.step < end:
+        step = state.step
+        hyper = schedules(config, step, steps)
+        set_hyperparameters(state.optimizer, lr=hyper["lr"], weight_decay=hyper["weight_decay"])
+        generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank))
+        indices = rank_slice(batch_indices(sampler, step), rank, world_size)
+        batch = inputs[torch.from_numpy(indices)].to(device, non_blocking=True)
+        global_views, focal_views = views(batch, num_global=method.view_spec.num_global, num_focal=method.view_spec.num_focal, generator=generator)
+        with autocast(config, device):
+            output = method(global_views, focal_views, generator=generator)
+        if not torch.isfinite(output.loss):
+            raise PriormatchError(f"loss became {output.loss.item()} at step {step}; lower train.lr or check the data for outliers")
+        state.optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        if config.train.grad_clip > 0:
+            nn.utils.clip_grad_norm_(method.parameters(), config.train.grad_clip)
+        state.optimizer.step()
+        if method.uses_teacher:
+            method.update_teacher(hyper["ema_momentum"])
+        state.step += 1
+        samples_since_log += len(indices) * world_size
+
+        bar.update(config.train.batch_size)
+        bar.set_postfix(loss=f"{output.metrics.get('loss', output.loss.item()):.3f}", **_postfix(output.metrics))
+        if rank == 0 and (state.step % config.train.log_every == 0 or state.step == steps):
+            now = time.perf_counter()
+            run.append_metrics(
+                {"step": state.step, "epoch": step // sampler.batches_per_epoch, **hyper, **output.metrics,
+                 "samples_per_s": samples_since_log / max(now - last_log, 1e-9)}
+            )
+            last_log, samples_since_log = now, 0
+        if rank == 0 and (state.step % config.train.checkpoint_every == 0 or state.step == end):
+            save_atomic(state.state_dict(), run.checkpoint)
+            run.mark("running", step=state.step, total_steps=steps)
+    bar.close()
+    if rank == 0 and state.step == steps:
+        save_atomic(final_encoder_state(method, config, data), run.encoder)
+        run.mark("complete", step=state.step, total_steps=steps)
+    return run
+
+
+def _postfix(metrics: dict[str, float]) -> dict[str, str]:
+    shown = {}
+    if "prototypes_in_use" in metrics:
+        shown["protos"] = f"{metrics['prototypes_in_use']:.0f}"
+    return shown

@@ -100,10 +100,13 @@ def encoder_names(kind: Kind) -> list[str]:
     return sorted(name for name, spec in ENCODERS.items() if kind in spec.kinds)
 
 
-def default_encoder(kind: Kind) -> str:
-    """The encoder used when none is configured: 'vit' for images, 'conv1d' for series."""
+def default_encoder(kind: Kind, *, tokens: bool = False) -> str:
+    """The encoder used when none is configured: 'vit' for images; 'conv1d' for series, or
+    'series_transformer' when the method needs patch tokens (``tokens=True``, MAE / data2vec)."""
     if kind not in _DEFAULTS:
         raise PriormatchError(f"kind must be one of {sorted(_DEFAULTS)}, got {kind!r}")
+    if tokens and kind == "series":
+        return "series_transformer"
     return _DEFAULTS[kind]
 
 

@@ -146,20 +146,21 @@ def _section_name(raw: DictConfig, section: str, default: str) -> str:
 def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
     """Validate ``raw`` against the schema its method and encoder names select.
 
-    ``data_kind(data_config)`` tells whether the data are images or series, which picks the
-    default encoder.
+    ``data_kind(data_config)`` tells whether the data are images or series; with the method it
+    picks the default encoder (a transformer when the method masks patch tokens).
     """
     from priormatch.encoders import ENCODERS, default_encoder
     from priormatch.methods import method_spec
 
     method_name = _section_name(raw, "method", DEFAULT_METHOD)
-    method_type = method_spec(method_name).config_type
+    spec = method_spec(method_name)
     data_only = _merge(OmegaConf.structured(DataConfig), raw.get("data") or {}, prefix="data.")
-    encoder_name = _section_name(raw, "encoder", default_encoder(data_kind(data_only)))
+    kind = data_kind(data_only)
+    encoder_name = _section_name(raw, "encoder", default_encoder(kind, tokens=spec.needs_token_encoder))
     if encoder_name not in ENCODERS:
         raise PriormatchError(f"unknown encoder {encoder_name!r}; set encoder.name to one of: {', '.join(ENCODERS)}")
     schema = OmegaConf.structured(
-        RunConfig(method=method_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
+        RunConfig(method=spec.config_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
     )
     return _merge(schema, raw)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator
 
 from priormatch.errors import PriormatchError
@@ -39,8 +40,11 @@ def evaluate_features(
     _check_label_range(train_labels, num_classes, "train_labels")
     results = {}
     for name in probes:
-        probe = _make_probe(name, random_state).fit(train_features, train_labels)
-        predictions = probe.predict(test_features)
+        # Small dense problems: one BLAS thread is fastest, and several threads competing with
+        # torch's OpenMP pool made lbfgs 40x slower on a busy 2-core machine.
+        with threadpool_limits(limits=1, user_api="blas"):
+            probe = _make_probe(name, random_state).fit(train_features, train_labels)
+            predictions = probe.predict(test_features)
         results[name] = classification_metrics(
             test_labels, predictions, num_classes=num_classes, class_rank=class_rank
         )

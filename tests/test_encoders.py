@@ -311,5 +311,5 @@ def test_input_size_errors_name_the_sizes() -> None:
         vit(torch.rand(2, 3, 28, 28))
     # conv1d accepts series much shorter than its receptive field
     conv = make("conv1d")
-    assert conv.receptive_field == 1 + 2 * 2 * (2**10 - 1)
+    assert conv.receptive_field == 1 + 2 * 2 * (2**conv.depth - 1)
     assert torch.isfinite(conv(torch.rand(2, 2, 3))).all()

@@ -4,6 +4,7 @@ Assran et al., "The Hidden Uniform Cluster Prior in Self-Supervised Learning", I
 """
 
 from priormatch.errors import PriormatchError
+from priormatch.estimator import SSLEncoder
 from priormatch.objectives import msn_loss, pmsn_loss
 from priormatch.priors import make_prior, power_law_prior, prior_from_class_counts, prior_from_values, uniform_prior
 
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PriormatchError",
+    "SSLEncoder",
     "make_prior",
     "msn_loss",
     "pmsn_loss",

@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from priormatch.cli import datasets_command, evaluate_command, train_command
+from priormatch.cli import (
+    datasets_command,
+    diagnose_command,
+    evaluate_command,
+    prototypes_command,
+    report_command,
+    train_command,
+)
 from priormatch.errors import PriormatchError
 
-COMMANDS = (train_command, evaluate_command, datasets_command)
+COMMANDS = (train_command, evaluate_command, datasets_command, diagnose_command, prototypes_command, report_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from priormatch.data import dataset_status
+from priormatch.data import dataset_status, family_status
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -13,10 +13,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = dataset_status()
-    width = max(len(row[0]) for row in rows)
+    rows, families = dataset_status(), family_status()
+    width = max(len(row[0]) for row in rows + families)
     for name, available, how_to_get in rows:
         state = "available" if available else "missing"
         hint = "" if available else f"  -> {how_to_get}"
         print(f"{name:<{width}}  {state:<9}{hint}")
+    for pattern, available, detail in families:  # detail: what is there, or how to get it
+        state = "available" if available else "missing"
+        print(f"{pattern:<{width}}  {state:<9}  {detail if available else '-> ' + detail}")
     return 0

@@ -1,4 +1,5 @@
-"""Data: labelled arrays, named data sets, long-tailed subsets, batch samplers and image views."""
+"""Data: labelled arrays, named data sets (images, UCR and user series, synthetic regimes), long-tailed
+subsets, batch samplers and image / series views."""
 
 from priormatch.data.arrays import DatasetSplits, LabeledArrays, check_no_empty_class, validate_arrays
 from priormatch.data.digits import load_digits
@@ -10,11 +11,19 @@ from priormatch.data.registry import (
     DATASET_FAMILIES,
     DATASETS,
     FAMILY_KINDS,
+    FAMILY_STATUS,
     DatasetSource,
+    FamilyStatus,
     dataset_kind,
     dataset_status,
+    family_status,
     load_dataset,
 )
+from priormatch.data.regimes import REGIMES, make_regime_series, make_regime_splits
+from priormatch.data.series_files import load_series_npy, load_series_table
+from priormatch.data.series_sources import REGIME_DEFAULTS, load_npy_source, load_regimes, load_table_source, load_ts_source
+from priormatch.data.ts_format import load_ts_file
+from priormatch.data.ucr import load_ucr, ucr_available, ucr_package_names
 from priormatch.data.series_views import SeriesViews
 from priormatch.data.samplers import (
     ClassImbalancedSampler,
@@ -31,6 +40,10 @@ __all__ = [
     "ClassImbalancedSampler",
     "DatasetSource",
     "FAMILY_KINDS",
+    "FAMILY_STATUS",
+    "FamilyStatus",
+    "REGIMES",
+    "REGIME_DEFAULTS",
     "SeriesViews",
     "dataset_kind",
     "DatasetSplits",
@@ -42,6 +55,19 @@ __all__ = [
     "check_no_empty_class",
     "class_ranking",
     "dataset_status",
+    "family_status",
+    "load_npy_source",
+    "load_regimes",
+    "load_series_npy",
+    "load_series_table",
+    "load_table_source",
+    "load_ts_file",
+    "load_ts_source",
+    "load_ucr",
+    "make_regime_series",
+    "make_regime_splits",
+    "ucr_available",
+    "ucr_package_names",
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
-from priormatch.data import digits, fashion_mnist, user_arrays
+from priormatch.data import digits, fashion_mnist, memmap_arrays, overlay, series_sources, ucr, user_arrays
 from priormatch.data.arrays import DatasetSplits
 from priormatch.errors import PriormatchError
 
@@ -59,6 +59,14 @@ DATASETS: dict[str, DatasetSource] = {
         is_available=lambda path: True,
         how_to_get=digits.HOW_TO_GET,
     ),
+    "overlay": DatasetSource(
+        name="overlay",
+        description="toy: Fashion-MNIST with a digit stamped on (clothing balanced, digit power-law); labels: clothing",
+        kind="image",
+        load=overlay.load_overlay,
+        is_available=fashion_mnist.is_available,
+        how_to_get=overlay.HOW_TO_GET,
+    ),
     "npz": DatasetSource(
         name="npz",
         description="your own .npz with X, y (optional X_test, y_test): images or series",
@@ -67,17 +75,100 @@ DATASETS: dict[str, DatasetSource] = {
         is_available=_npz_available,
         how_to_get=user_arrays.HOW_TO_GET,
     ),
+    "ts": DatasetSource(
+        name="ts",
+        description="your own sktime/aeon .ts file (data.path), univariate or multivariate",
+        kind="series",
+        load=series_sources.load_ts_source,
+        is_available=series_sources.ts_available,
+        how_to_get=series_sources.TS_HOW_TO_GET,
+    ),
+    "series_csv": DatasetSource(
+        name="series_csv",
+        description="your own CSV/TSV table (data.path): one univariate series per row, label first",
+        kind="series",
+        load=series_sources.load_table_source,
+        is_available=series_sources.table_available,
+        how_to_get=series_sources.TABLE_HOW_TO_GET,
+    ),
+    "series_npy": DatasetSource(
+        name="series_npy",
+        description="your own X_train.npy / y_train.npy (+ X_test.npy, y_test.npy) in a folder (data.path)",
+        kind="series",
+        load=series_sources.load_npy_source,
+        is_available=series_sources.npy_available,
+        how_to_get=series_sources.NPY_HOW_TO_GET,
+    ),
+    "npy": DatasetSource(
+        name="npy",
+        description="X_train.npy, y_train.npy, X_test.npy, y_test.npy in a folder (data.path), memory-mapped: larger than memory",
+        kind="any",
+        load=memmap_arrays.load_memmap_folder,
+        is_available=memmap_arrays.is_available,
+        how_to_get=memmap_arrays.HOW_TO_GET,
+    ),
+    "regimes": DatasetSource(
+        name="regimes",
+        description="synthetic regime-switching series, Zipf train split with rare regimes (regimes:KEY=VALUE,...)",
+        kind="series",
+        load=lambda path: series_sources.load_regimes("", path),
+        is_available=lambda path: True,
+        how_to_get="generated in memory; see priormatch.data.regimes",
+    ),
 }
 
-# Prefix -> loader(member_name, path) for names "prefix:member"; filled by optional modules.
-DATASET_FAMILIES: dict[str, Callable[[str, str | None], DatasetSplits]] = {}
+
+@dataclass(frozen=True)
+class FamilyStatus:
+    """What ``priormatch datasets`` shows for a family: its name pattern and what is available.
+
+    ``available(path)`` describes the members loadable from ``path`` in a few words, or is ``None``.
+    """
+
+    pattern: str
+    available: Callable[[str | None], str | None]
+    how_to_get: str
+
+
+def _ucr_available(path: str | None) -> str | None:
+    if not ucr.ucr_available(path):
+        return None
+    if path is not None:
+        return f"local UCR archive at {path}"
+    names = ucr.ucr_package_names()
+    return f"{len(names)} sets in the '{ucr.PACKAGE}' package: {names[0]}, {names[1]}, ..., {names[-1]}"
+
+
+# Prefix -> loader(member_name, path) for names "prefix:member".
+DATASET_FAMILIES: dict[str, Callable[[str, str | None], DatasetSplits]] = {
+    "ucr": ucr.load_ucr,
+    "regimes": series_sources.load_regimes,
+}
 # Prefix -> input kind of every member of the family ("image" or "series").
-FAMILY_KINDS: dict[str, Literal["image", "series"]] = {}
+FAMILY_KINDS: dict[str, Literal["image", "series"]] = {"ucr": "series", "regimes": "series"}
+# Prefix -> how to list the family (families without an entry show as "prefix:NAME").
+FAMILY_STATUS: dict[str, FamilyStatus] = {
+    "ucr": FamilyStatus(
+        pattern="ucr:NAME",
+        available=_ucr_available,
+        how_to_get=f"{ucr.INSTALL_HINT}, or set data.path=ROOT of a UCR archive (ROOT/<Name>/<Name>_TRAIN.tsv)",
+    ),
+    "regimes": FamilyStatus(
+        pattern="regimes:KEY=VALUE,...",
+        available=lambda path: "generated in memory",
+        how_to_get="KEY is an argument of make_regime_splits, e.g. regimes:rare_count=5,seed=1",
+    ),
+}
+
+
+def _family_pattern(prefix: str) -> str:
+    status = FAMILY_STATUS.get(prefix)
+    return status.pattern if status else f"{prefix}{FAMILY_SEPARATOR}NAME"
 
 
 def valid_names() -> str:
     """One line listing the data set names and the family patterns, for error messages."""
-    families = [f"{prefix}{FAMILY_SEPARATOR}NAME" for prefix in sorted(DATASET_FAMILIES)]
+    families = [_family_pattern(prefix) for prefix in sorted(DATASET_FAMILIES)]
     return ", ".join(sorted(DATASETS) + families)
 
 
@@ -96,6 +187,16 @@ def load_dataset(name: str, path: str | None = None) -> DatasetSplits:
 def dataset_status(path: str | None = None) -> list[tuple[str, bool, str]]:
     """(name, available, how to get it) for each entry of :data:`DATASETS`, checked at ``path``."""
     return [(name, source.is_available(path), source.how_to_get) for name, source in DATASETS.items()]
+
+
+def family_status(path: str | None = None) -> list[tuple[str, bool, str]]:
+    """(pattern, available, detail) for each family: what is available at ``path``, else how to get it."""
+    rows = []
+    for prefix in sorted(FAMILY_STATUS):
+        status = FAMILY_STATUS[prefix]
+        found = status.available(path)
+        rows.append((status.pattern, found is not None, found or status.how_to_get))
+    return rows
 
 
 def dataset_kind(name: str, path: str | None = None) -> Literal["image", "series"]:

@@ -49,11 +49,18 @@ class SeriesTransformerConfig:
 
 @dataclass(frozen=True)
 class Conv1dConfig:
-    """TS2Vec-style dilated residual conv net; depth 10, kernel 3: receptive field 4093 steps."""
+    """TS2Vec-style dilated residual conv net, CPU-sized: depth 6, kernel 3: receptive field 253 steps.
+
+    TS2Vec's own sizes are hidden=64, depth=10, embed_dim=320 (receptive field 4093). Block i pads
+    by 2^i on each side, so blocks whose dilation exceeds the series length mostly convolve zero
+    padding: on 2 CPU threads the TS2Vec sizes cost ~3x more per step at length 128 and ~12x more at
+    length 512 than these (docs/time_series.md), while max-pooling over time still sees the whole
+    series. Set encoder.hidden=64 encoder.depth=10 encoder.embed_dim=320 for the TS2Vec network.
+    """
 
     name: str = "conv1d"
-    hidden: int = 64
-    depth: int = 10
-    embed_dim: int = 320
+    hidden: int = 32  # TS2Vec: 64
+    depth: int = 6  # TS2Vec: 10
+    embed_dim: int = 128  # TS2Vec: 320
     kernel: int = 3  # odd
     mask_segment: int = 8  # length of the time segments hidden by mask_ratio

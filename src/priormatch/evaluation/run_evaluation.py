@@ -3,6 +3,9 @@
 Probes are fitted on a class-balanced labelled subset of the *full* training split (the same for
 every run of a data set, so balanced and long-tailed pretraining are compared on equal terms) and
 scored on the test split. Head/medium/tail groups come from the pretraining subset's class counts.
+Series runs default to the TS2Vec / T-Loss protocol instead (``training.config.KIND_DEFAULTS``): an
+RBF SVM and the linear probe fitted on the whole train split (``eval.probe_samples_per_class=null``),
+scored on the test split as published (UCR test splits are not balanced).
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ from torch import nn
 
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
+from priormatch.methods.data2vec import Data2VecConfig, build_data2vec
+from priormatch.methods.mae import MAEConfig, build_mae
 from priormatch.methods.msn import MSNConfig, PMSNConfig, build_msn
+from priormatch.methods.simclr import SimCLRConfig, build_simclr
+from priormatch.methods.swav import SwAVConfig, build_swav
+from priormatch.methods.vicreg import VICRegConfig, build_vicreg
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,11 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     "msn": MethodSpec(MSNConfig, build_msn),
     "pmsn": MethodSpec(PMSNConfig, build_msn),
+    "simclr": MethodSpec(SimCLRConfig, build_simclr),
+    "vicreg": MethodSpec(VICRegConfig, build_vicreg),
+    "swav": MethodSpec(SwAVConfig, build_swav),
+    "mae": MethodSpec(MAEConfig, build_mae, needs_token_encoder=True),
+    "data2vec": MethodSpec(Data2VecConfig, build_data2vec, needs_token_encoder=True),
 }
 
 

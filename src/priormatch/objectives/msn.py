@@ -20,7 +20,7 @@ from torch import Tensor
 
 from priormatch.objectives.prior_matching import KLDirection, mean_prediction, prior_divergence
 from priormatch.objectives.sinkhorn import sinkhorn_knopp
-from priormatch.objectives.soft_targets import sharpen, soft_cross_entropy
+from priormatch.objectives.soft_targets import soft_cross_entropy_from_log_probs
 from priormatch.priors import uniform_prior
 
 SinkhornMarginals = Literal["uniform", "prior", "off"]
@@ -38,8 +38,12 @@ class PMSNTerms:
 
 
 def prototype_logits(z: Tensor, prototypes: Tensor, temperature: float) -> Tensor:
-    """(B, K) cosine similarity of each row of z (B, D) to each prototype (K, D), divided by temperature."""
-    return F.normalize(z, dim=-1) @ F.normalize(prototypes, dim=-1).t() / temperature
+    """(B, K) cosine similarity of each row of z (B, D) to each prototype (K, D), divided by temperature.
+
+    The temperature scales the (B, D) unit rows before the product rather than the (B, K) result:
+    the same numbers with K / D times fewer divisions, forward and backward.
+    """
+    return (F.normalize(z, dim=-1) / temperature) @ F.normalize(prototypes, dim=-1).t()
 
 
 @torch.no_grad()
@@ -57,8 +61,9 @@ def msn_targets(
     ``sinkhorn_iterations=0`` switches balancing off; ``row_marginals`` (K,) replaces the uniform
     prototype marginals (prior-matched Sinkhorn).
     """
-    probs = torch.softmax(prototype_logits(targets, prototypes, temperature), dim=-1)
-    probs = sharpen(probs, sharpen_temperature)
+    # Sharpening a softmax at tau with T (MSN eq. 2) is exactly a softmax at tau * T: one pass
+    # instead of softmax, log and a second softmax (what ``sharpen`` does for given probabilities).
+    probs = torch.softmax(prototype_logits(targets, prototypes, temperature * sharpen_temperature), dim=-1)
     if sinkhorn_iterations > 0:
         probs = sinkhorn_knopp(probs, sinkhorn_iterations, row_marginals)
     return probs
@@ -121,9 +126,11 @@ def pmsn_terms(
         row_marginals=prior if sinkhorn_marginals == "prior" else None,
     )
     num_views = anchors.shape[0] // targets.shape[0]
-    anchor_logits = prototype_logits(anchors, prototypes, temperature)  # (M*N, K)
-    cross_entropy = soft_cross_entropy(anchor_logits, assignments.repeat(num_views, 1))
-    p_bar = mean_prediction(torch.softmax(anchor_logits, dim=-1))
+    # One log-softmax serves both terms: the cross-entropy and, through exp, p_bar.
+    log_probs = torch.log_softmax(prototype_logits(anchors, prototypes, temperature), dim=-1)  # (M*N, K)
+    per_view = log_probs.view(num_views, targets.shape[0], -1)  # (M, N, K), view-major
+    cross_entropy = soft_cross_entropy_from_log_probs(per_view, assignments)  # (N, K) targets broadcast over views
+    p_bar = mean_prediction(log_probs.exp())
     regularizer = prior_divergence(p_bar, prior, kl_direction)
     return PMSNTerms(
         loss=cross_entropy + regularization_weight * regularizer,

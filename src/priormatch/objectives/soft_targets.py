@@ -19,4 +19,13 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
 
     logits, targets: (B, K). Written with ``log_softmax``: stable for large logits.
     """
-    return -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+    return soft_cross_entropy_from_log_probs(torch.log_softmax(logits, dim=-1), targets)
+
+
+def soft_cross_entropy_from_log_probs(log_probs: Tensor, targets: Tensor) -> Tensor:
+    """Scalar mean over rows of -sum_k t_k log p_k, for log-probabilities already computed.
+
+    log_probs: (..., K); targets: (..., K), broadcast against them (e.g. (N, K) targets for
+    (M, N, K) log-probabilities of M views, without copying the targets M times).
+    """
+    return -(targets * log_probs).sum(dim=-1).mean()

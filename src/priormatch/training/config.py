@@ -76,9 +76,17 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    probes: list[str] = field(default_factory=lambda: ["linear", "knn"])  # linear | knn | svm
-    probe_samples_per_class: Optional[int] = 1000  # balanced labelled subset of the train split
+    probes: list[str] = field(default_factory=lambda: ["linear", "knn"])  # linear | knn | svm (series: svm, linear)
+    probe_samples_per_class: Optional[int] = 1000  # balanced labelled subset of the train split (series: null = all)
     batch_size: int = 512  # feature-extraction batch
+
+
+# Defaults that depend on the data kind, merged over the typed defaults (YAML and overrides still win).
+# Series follow the TS2Vec / T-Loss protocol: an RBF SVM (plus the linear probe) fitted on the *full*
+# train split, as the published UCR accuracies are.
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "series": {"eval": {"probes": ["svm", "linear"], "probe_samples_per_class": None}},
+}
 
 
 @dataclass
@@ -162,7 +170,7 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -
     schema = OmegaConf.structured(
         RunConfig(method=spec.config_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
     )
-    return _merge(schema, raw)
+    return _merge(OmegaConf.merge(schema, KIND_DEFAULTS.get(kind, {})), raw)
 
 
 def _merge(schema: DictConfig, raw: Any, prefix: str = "") -> Any:

@@ -43,6 +43,8 @@ class PretrainingData:
 
     @property
     def train(self) -> LabeledArrays:
+        if np.array_equal(self.subset, np.arange(len(self.splits.train))):
+            return self.splits.train  # the whole split: no copy (it may be an np.memmap)
         return self.splits.train.subset(self.subset)
 
     def summary(self) -> dict[str, Any]:

@@ -3,6 +3,10 @@
 Every random choice of a step (augmentations, masks) comes from a generator seeded by
 (seed, step, rank) and the data order from (seed, epoch), and schedules are functions of the
 step; so a run resumed from a checkpoint continues exactly as if it had never stopped.
+
+Under DDP (``torch.distributed`` initialised, see :mod:`priormatch.training.distributed_setup`)
+each rank trains on its slice of the global batch through the DDP-wrapped method; rank 0 alone
+writes the run directory, every rank can resume from its checkpoint.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from tqdm.auto import tqdm
 from priormatch import distributed
 from priormatch.data import batch_indices, rank_slice
 from priormatch.errors import PriormatchError
-from priormatch.methods import SSLMethod
+from priormatch.methods import MethodOutput, SSLMethod
 from priormatch.training.checkpoint import load_checkpoint, save_atomic, write_json_atomic, write_text_atomic
 from priormatch.training.config import RunConfig, config_to_yaml
+from priormatch.training.distributed_setup import average_over_ranks, barrier, wrap_for_ddp
 from priormatch.training.experiment import PretrainingData, build_model, make_sampler, prepare_data, total_steps
 from priormatch.training.optimizer import make_optimizer, set_hyperparameters
 from priormatch.training.run_dir import RunDirectory
@@ -91,11 +96,51 @@ def final_encoder_state(method: SSLMethod, config: RunConfig, data: PretrainingD
     }
 
 
-def prepare_run(config: RunConfig) -> tuple[PretrainingData, SSLMethod]:
-    """Validate everything a run needs (data, sampler, model) before anything is written."""
+def prepare_run(config: RunConfig, *, world_size: int | None = None) -> tuple[PretrainingData, SSLMethod]:
+    """Validate everything a run needs (data, sampler for ``world_size`` ranks, model) before
+    anything is written; ``world_size`` defaults to the current process group's."""
     data = prepare_data(config.data)
-    make_sampler(config.data, data.train.y, batch_size=config.train.batch_size, seed=config.seed, world_size=distributed.world_size())
+    ranks = distributed.world_size() if world_size is None else world_size
+    if config.train.batch_size % ranks:
+        raise PriormatchError(
+            f"train.batch_size={config.train.batch_size} (the global batch) does not split over {ranks} processes; "
+            f"use a multiple of {ranks}"
+        )
+    make_sampler(config.data, data.train.y, batch_size=config.train.batch_size, seed=config.seed, world_size=ranks)
     return data, build_model(config, data)
+
+
+def read_batch(x: np.ndarray, indices: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(B, ...) rows ``indices`` of ``x`` on ``device``; reads only those rows, so ``x`` may be an
+    ``np.memmap`` larger than memory."""
+    return torch.from_numpy(np.ascontiguousarray(x[indices])).to(device, non_blocking=True)
+
+
+def optimizer_step(
+    model: nn.Module,
+    state: TrainingState,
+    views: tuple[list[torch.Tensor], list[torch.Tensor]],
+    *,
+    generator: torch.Generator,
+    grad_clip: float,
+    ema_momentum: float | None,
+    precision: contextlib.AbstractContextManager | None = None,
+) -> MethodOutput:
+    """One step: loss through ``model`` (the method or its DDP wrapper), backward (DDP averages
+    the gradients over ranks), clipping, the optimizer update, then the EMA teacher update."""
+    global_views, focal_views = views
+    with precision if precision is not None else contextlib.nullcontext():
+        output = model(global_views, focal_views, generator=generator)
+    if not torch.isfinite(output.loss):
+        raise PriormatchError(f"loss became {output.loss.item()} at step {state.step}; lower train.lr or check the data for outliers")
+    state.optimizer.zero_grad(set_to_none=True)
+    output.loss.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(state.method.parameters(), grad_clip)
+    state.optimizer.step()
+    if state.method.uses_teacher:
+        state.method.update_teacher(ema_momentum)
+    return output
 
 
 def train(
@@ -122,7 +167,7 @@ def train(
     views = make_views(config, train_set, method.encoder)
     method.to(device)
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))
-    if resume:
+    if resume:  # every rank loads the checkpoint
         state.load_state_dict(load_checkpoint(run.checkpoint, map_location=device))
     elif rank == 0:
         write_text_atomic(config_to_yaml(config), run.config)
@@ -130,8 +175,9 @@ def train(
         run.metrics.unlink(missing_ok=True)
     if rank == 0:
         run.mark("running", step=state.step, total_steps=steps)
+    model = wrap_for_ddp(method, device)  # the method itself in a single process
 
-    inputs = torch.from_numpy(np.require(train_set.x, requirements=["W"]))  # copies only read-only arrays
+    inputs = train_set.x  # an array or np.memmap; each step reads only its rows
     end = steps if stop_at_step is None else min(steps, stop_at_step)
     bar = tqdm(
         total=steps * config.train.batch_size,
@@ -151,30 +197,25 @@ def train(
         set_hyperparameters(state.optimizer, lr=hyper["lr"], weight_decay=hyper["weight_decay"])
         generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank))
         indices = rank_slice(batch_indices(sampler, step), rank, world_size)
-        batch = inputs[torch.from_numpy(indices)].to(device, non_blocking=True)
-        global_views, focal_views = views(batch, num_global=method.view_spec.num_global, num_focal=method.view_spec.num_focal, generator=generator)
-        with autocast(config, device):
-            output = method(global_views, focal_views, generator=generator)
-        if not torch.isfinite(output.loss):
-            raise PriormatchError(f"loss became {output.loss.item()} at step {step}; lower train.lr or check the data for outliers")
-        state.optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
-        if config.train.grad_clip > 0:
-            nn.utils.clip_grad_norm_(method.parameters(), config.train.grad_clip)
-        state.optimizer.step()
-        if method.uses_teacher:
-            method.update_teacher(hyper["ema_momentum"])
+        batch = read_batch(inputs, indices, device)
+        step_views = views(batch, num_global=method.view_spec.num_global, num_focal=method.view_spec.num_focal, generator=generator)
+        output = optimizer_step(
+            model, state, step_views, generator=generator, grad_clip=config.train.grad_clip,
+            ema_momentum=hyper.get("ema_momentum"), precision=autocast(config, device),
+        )
         state.step += 1
         samples_since_log += len(indices) * world_size
 
         bar.update(config.train.batch_size)
         bar.set_postfix(loss=f"{output.metrics.get('loss', output.loss.item()):.3f}", **_postfix(output.metrics))
-        if rank == 0 and (state.step % config.train.log_every == 0 or state.step == steps):
+        if state.step % config.train.log_every == 0 or state.step == steps:
+            metrics = average_over_ranks(output.metrics, device)  # a collective: every rank joins
             now = time.perf_counter()
-            run.append_metrics(
-                {"step": state.step, "epoch": step // sampler.batches_per_epoch, **hyper, **output.metrics,
-                 "samples_per_s": samples_since_log / max(now - last_log, 1e-9)}
-            )
+            if rank == 0:
+                run.append_metrics(
+                    {"step": state.step, "epoch": step // sampler.batches_per_epoch, **hyper, **metrics,
+                     "samples_per_s": samples_since_log / max(now - last_log, 1e-9)}
+                )
             last_log, samples_since_log = now, 0
         if rank == 0 and (state.step % config.train.checkpoint_every == 0 or state.step == end):
             save_atomic(state.state_dict(), run.checkpoint)
@@ -183,6 +224,7 @@ def train(
     if rank == 0 and state.step == steps:
         save_atomic(final_encoder_state(method, config, data), run.encoder)
         run.mark("complete", step=state.step, total_steps=steps)
+    barrier()  # no rank returns before rank 0 has written the run directory
     return run
 
 

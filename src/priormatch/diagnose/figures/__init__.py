@@ -1,0 +1,1 @@
+"""Report figures (matplotlib, Agg backend): each module draws one kind of figure to PNG bytes."""

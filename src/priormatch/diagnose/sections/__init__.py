@@ -1,0 +1,1 @@
+"""One report section per experiment (tables, figures, verdict), plus the run-comparison section."""

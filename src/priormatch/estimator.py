@@ -1,0 +1,296 @@
+"""``SSLEncoder``: self-supervised pretraining as a scikit-learn transformer.
+
+``SSLEncoder(method="pmsn").fit(X)`` pretrains an encoder on the unlabelled ``X`` with the same
+config, view and training-loop machinery as ``priormatch train`` (:func:`priormatch.training.loop.train`
+on an in-memory data set), and ``transform(X)`` returns the frozen ``(n, embed_dim)`` features of the
+method's evaluation encoder, so it can stand in front of any classifier in a ``Pipeline``::
+
+    Pipeline([("ssl", SSLEncoder(method="pmsn", random_state=0)), ("svm", SVC())]).fit(X, y)
+
+Inputs: series in the aeon/sktime layout ``(n_cases, n_channels, n_timepoints)`` or univariate
+``(n_cases, n_timepoints)``, NaN marking missing values or end padding; or images
+``(n, channels, height, width)`` (uint8 is divided by 255; floats should lie in [0, 1]).
+
+Any other config value is a keyword argument ``section__key`` (sections ``method``, ``encoder``,
+``train``, ``series_views``, ``image_views``), e.g. ``method__tau=0.5``, ``train__lr=3e-4``,
+``encoder__hidden=64``; a bare field name of the method's or the encoder's config (``tau=0.5``,
+``hidden=64``) is routed to that section. Values are checked at ``fit`` like CLI overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.random import RandomState
+from omegaconf import OmegaConf
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from priormatch.data.arrays import DatasetSplits, Kind, LabeledArrays
+from priormatch.encoders import ENCODERS, default_encoder
+from priormatch.errors import PriormatchError
+from priormatch.evaluation.features import extract_features
+from priormatch.methods import method_spec
+from priormatch.training.config import RunConfig, resolve_config
+from priormatch.training.experiment import PretrainingData, build_model
+from priormatch.training.loop import resolve_device, train
+from priormatch.training.run_dir import RunDirectory
+from priormatch.training.views import make_views
+
+SECTIONS = ("method", "encoder", "train", "series_views", "image_views")
+# Config keys set by the estimator's own arguments, so they cannot also be passed as section__key.
+OWN_KEYS = {
+    "method.name": "method",
+    "encoder.name": "encoder",
+    "train.steps": "steps",
+    "train.batch_size": "batch_size",
+    "train.device": "device",
+    "train.num_threads": "num_threads",
+    "train.progress": "verbose",
+    "method.ema_momentum": "ema_momentum",
+}
+SEED_LIMIT = 2**31 - 1
+SHORT_RUN_HORIZON = 10.0  # "auto" EMA momentum: the teacher keeps exp(-10 / 2) < 1% of its initial weights
+
+
+def short_run_momentum(steps: int) -> float:
+    """EMA teacher momentum at the start of a run of ``steps`` steps: 1 - 10 / steps (floored at 0).
+
+    The loop ramps the momentum linearly from it to ``ema_momentum_end`` (1), so over the run the
+    teacher keeps exp(-sum(1 - m)) = exp(-10 / 2) of its random initialisation. The MSN recipe's
+    0.996 is meant for ~10^5 steps: over 200 steps the teacher, which is the encoder evaluated,
+    would keep exp(-200 * 0.004 / 2) = 67% of its initialisation.
+    """
+    return max(0.0, 1.0 - SHORT_RUN_HORIZON / steps)
+
+
+class SSLEncoder(TransformerMixin, BaseEstimator):
+    """Pretrain ``method`` on X without labels; transform X to frozen features (n, embed_dim).
+
+    method: a registered method name (``priormatch.methods.METHODS``), e.g. "pmsn", "msn".
+    encoder: an encoder name, or None for the default of the data kind (series: "conv1d", or
+        "series_transformer" for methods that mask patch tokens; images: "vit").
+    steps: optimizer steps. batch_size: global batch, capped at the number of samples.
+    random_state: None, an int or a RandomState; seeds initialisation, views and data order.
+    ema_momentum: start momentum of an EMA teacher (methods that have one: msn, pmsn, ...); "auto":
+        :func:`short_run_momentum` (1 - 10 / steps), None: the method's recipe value (0.996, for long
+        runs), or a number.
+    device: "auto" | "cpu" | "cuda". num_threads: sets torch's CPU threads for the process (None: leave them).
+    verbose: show a progress bar.
+    **params: further config values, ``section__key=value`` or a bare method/encoder field name.
+
+    Learned: ``encoder_`` (the evaluation encoder, in eval mode), ``config_`` (the resolved
+    :class:`RunConfig`), ``kind_``, ``input_shape_`` (one sample, (C, T) or (C, H, W)),
+    ``n_channels_``, ``embed_dim_``, ``batch_size_``, ``seed_``, ``training_metrics_`` (the
+    logged records of metrics.jsonl).
+    """
+
+    def __init__(
+        self,
+        method: str = "pmsn",
+        encoder: str | None = None,
+        *,
+        steps: int = 200,
+        batch_size: int = 64,
+        random_state: int | RandomState | None = None,
+        ema_momentum: float | str | None = "auto",
+        device: str = "auto",
+        num_threads: int | None = None,
+        verbose: bool = False,
+        **params: Any,
+    ) -> None:
+        self.method = method
+        self.encoder = encoder
+        self.steps = steps
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.ema_momentum = ema_momentum
+        self.device = device
+        self.num_threads = num_threads
+        self.verbose = verbose
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    # --- scikit-learn parameter protocol (explicit arguments + the **params config values) ---
+
+    def _config_param_names(self) -> list[str]:
+        explicit = set(self._get_param_names())
+        return sorted(key for key in vars(self) if key not in explicit and not key.endswith("_") and not key.startswith("_"))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep=deep)
+        params.update({key: getattr(self, key) for key in self._config_param_names()})
+        return params
+
+    def set_params(self, **params: Any) -> SSLEncoder:
+        for key, value in params.items():
+            if not key.isidentifier() or key.endswith("_") or key.startswith("_"):
+                raise PriormatchError(f"SSLEncoder.set_params: {key!r} is not a parameter name; use e.g. method__tau")
+            setattr(self, key, value)
+        return self
+
+    # --- fit / transform ---
+
+    def fit(self, X: Any, y: Any = None) -> SSLEncoder:
+        """Pretrain on X (labels ``y`` are ignored: the training is self-supervised); returns self."""
+        x, kind = _as_inputs(X, "fit")
+        if len(x) < 2:
+            raise PriormatchError(f"SSLEncoder.fit: X has {len(x)} sample; pretraining needs at least 2")
+        self.seed_ = _seed(self.random_state)
+        batch_size = _as_int(self.batch_size)
+        self.batch_size_ = min(batch_size, len(x)) if isinstance(batch_size, int) else batch_size
+        config = self._resolve_config(kind)
+        data = _in_memory_data(x)
+        method = build_model(config, data)
+        with tempfile.TemporaryDirectory(prefix="priormatch-sslencoder-") as folder:
+            run = train(config, RunDirectory(Path(folder)), prepared=(data, method))
+            self.training_metrics_ = run.read_metrics()
+        self.encoder_ = method.evaluation_encoder().cpu().eval()
+        self.views_ = make_views(config, data.train, self.encoder_)
+        self.config_ = config
+        self.kind_: Kind = kind
+        self.input_shape_ = tuple(int(s) for s in x.shape[1:])
+        self.n_channels_ = self.input_shape_[0]
+        self.embed_dim_ = int(self.encoder_.embed_dim)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """(n, embed_dim) float32 finite features of X under the frozen evaluation encoder."""
+        check_is_fitted(self, "encoder_")
+        x, kind = _as_inputs(X, "transform")
+        if kind != self.kind_:
+            raise PriormatchError(
+                f"SSLEncoder.transform: X holds {kind}s {x.shape} but the encoder was fitted on {self.kind_}s"
+            )
+        if x.shape[1] != self.n_channels_:
+            raise PriormatchError(
+                f"SSLEncoder.transform: X has {x.shape[1]} channels but the encoder was fitted on {self.n_channels_}"
+            )
+        device = resolve_device(self.config_.train.device)
+        return extract_features(
+            self.encoder_.to(device),
+            x,
+            batch_size=self.config_.eval.batch_size,
+            transform=self.views_.evaluation_view,
+            device=device,
+        )
+
+    def _resolve_config(self, kind: Kind) -> RunConfig:
+        """The run config: typed defaults for ``kind``, then the estimator's arguments and **params."""
+        sections: dict[str, dict[str, Any]] = {
+            "method": {"name": self.method},
+            "train": {
+                "steps": _as_int(self.steps),
+                "batch_size": self.batch_size_,
+                "device": self.device,
+                "num_threads": self.num_threads,
+                "progress": bool(self.verbose),
+                "checkpoint_every": max(_as_int(self.steps), 1) if isinstance(_as_int(self.steps), int) else 1,
+            },
+        }
+        if self.encoder is not None:
+            sections["encoder"] = {"name": self.encoder}
+        momentum = self._ema_momentum()
+        if momentum is not None:
+            sections["method"]["ema_momentum"] = momentum
+        for key in self._config_param_names():
+            section, field = self._route(key, kind)
+            sections.setdefault(section, {})[field] = getattr(self, key)
+        raw = OmegaConf.create({"seed": self.seed_, "data": {"name": "SSLEncoder.fit"}, **sections})
+        return resolve_config(raw, data_kind=lambda _: kind)
+
+    def _ema_momentum(self) -> float | None:
+        """The teacher's start momentum to set, or None (no teacher, or the method's own value)."""
+        if self.ema_momentum is None:
+            return None
+        fields = {f.name for f in dataclasses.fields(method_spec(self.method).config_type)}
+        if "ema_momentum" not in fields:
+            return None  # a method without an EMA teacher
+        if self.ema_momentum == "auto":
+            steps = _as_int(self.steps)
+            if not isinstance(steps, int) or steps < 1:
+                return None  # resolve_config names the bad train.steps
+            return short_run_momentum(steps)
+        return self.ema_momentum  # type: ignore[return-value]
+
+    def _route(self, key: str, kind: Kind) -> tuple[str, str]:
+        """``section__field`` -> (section, field); a bare field goes to the method or the encoder config."""
+        section, sep, field = key.partition("__")
+        if sep:
+            if section not in SECTIONS or not field:
+                raise PriormatchError(
+                    f"SSLEncoder: parameter {key!r} names no config section; use one of {', '.join(s + '__KEY' for s in SECTIONS)}"
+                )
+            if f"{section}.{field}" in OWN_KEYS:
+                raise PriormatchError(f"SSLEncoder: pass {key!r} as the argument {OWN_KEYS[section + '.' + field]}=")
+            return section, field
+        spec = method_spec(self.method)
+        encoder_name = self.encoder or default_encoder(kind, tokens=spec.needs_token_encoder)
+        if encoder_name not in ENCODERS:
+            raise PriormatchError(f"SSLEncoder: unknown encoder {encoder_name!r}; use one of {', '.join(ENCODERS)}")
+        owners = [
+            name
+            for name, config_type in (("method", spec.config_type), ("encoder", ENCODERS[encoder_name].config_type))
+            if key != "name" and key in {f.name for f in dataclasses.fields(config_type)}
+        ]
+        if len(owners) != 1:
+            problem = "is a field of both the method and the encoder config" if owners else "is not a known parameter"
+            raise PriormatchError(
+                f"SSLEncoder: {key!r} {problem} (method {self.method!r}, encoder {encoder_name!r}); "
+                "write section__key, e.g. method__tau or encoder__hidden"
+            )
+        return owners[0], key
+
+
+def _as_int(value: Any) -> Any:
+    """NumPy and other integral values as int (so the config accepts them); anything else unchanged."""
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+
+
+def _seed(random_state: int | RandomState | None) -> int:
+    """The run seed: an int is used as is (like ``priormatch train seed=...``), else drawn from the state."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if not 0 <= random_state <= SEED_LIMIT:
+            raise PriormatchError(f"SSLEncoder: random_state={random_state} must lie in [0, {SEED_LIMIT}]")
+        return int(random_state)
+    return int(check_random_state(random_state).randint(SEED_LIMIT))
+
+
+def _in_memory_data(x: np.ndarray) -> PretrainingData:
+    """Unlabelled inputs as a one-class data set whose whole train split is the pretraining set."""
+    arrays = LabeledArrays(x, np.zeros(len(x), dtype=np.int64), ("unlabelled",))
+    return PretrainingData(DatasetSplits("SSLEncoder.fit", arrays, arrays), np.arange(len(x)), np.zeros(1, dtype=np.int64))
+
+
+def _as_inputs(X: Any, where: str) -> tuple[np.ndarray, Kind]:
+    """Validated float32 inputs: series (n, C, T) (from (n, T) or (n, C, T)) or images (n, C, H, W)."""
+    x = np.asarray(X)
+    if x.dtype == np.uint8 and x.ndim == 4:
+        x = x / 255.0
+    try:
+        x = x.astype(np.float32, copy=False)
+    except (TypeError, ValueError):
+        raise PriormatchError(f"SSLEncoder.{where}: X has dtype {x.dtype}, not numbers; pass a numeric array") from None
+    if x.ndim == 2:
+        x = x[:, None, :]
+    if x.ndim not in (3, 4) or 0 in x.shape:
+        raise PriormatchError(
+            f"SSLEncoder.{where}: X has shape {x.shape}; expected series (n, T) or (n, channels, T) "
+            "or images (n, channels, height, width), none empty"
+        )
+    if np.isinf(x).any():
+        raise PriormatchError(f"SSLEncoder.{where}: X contains Inf; replace it or mark the value missing with NaN")
+    kind: Kind = "image" if x.ndim == 4 else "series"
+    missing = np.isnan(x).reshape(len(x), -1)
+    if kind == "image" and missing.any():
+        raise PriormatchError(f"SSLEncoder.{where}: image {int(np.flatnonzero(missing.any(axis=1))[0])} contains NaN")
+    if missing.all(axis=1).any():
+        index = int(np.flatnonzero(missing.all(axis=1))[0])
+        raise PriormatchError(f"SSLEncoder.{where}: series {index} of X is entirely NaN; drop all-missing series")
+    return x, kind

@@ -1,0 +1,114 @@
+"""SwAV: predict the Sinkhorn cluster codes of one view from another view ("swapped prediction").
+
+Caron et al., NeurIPS 2020: encoder -> MLP projection head (one hidden layer, BatchNorm + ReLU)
+-> L2-normalised projection, compared with K L2-normalised trainable prototypes; codes of the two
+global views are balanced by Sinkhorn (equipartition: a uniform cluster prior) and predicted by
+every other view, including optional small multi-crop ("focal") views. The Sinkhorn prototype
+marginals can follow a prior instead (the power-law SwAV variant), built like PMSN's by
+:func:`priormatch.priors.make_prior`. No teacher; the encoder is evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
+from priormatch.methods.projection import ProjectionHead
+from priormatch.objectives import entropy, kl_divergence
+from priormatch.objectives.swav import SwAVTerms, swav_terms
+from priormatch.priors import make_prior
+from priormatch.validation import check_int_at_least, check_non_negative, check_positive
+
+NUM_CODE_VIEWS = 2  # codes come from the two global views (SwAV's crops_for_assign)
+
+
+@dataclass
+class SwAVConfig:
+    """SwAV hyper-parameters. Temperatures and Sinkhorn follow the paper; prototypes and head
+    are scaled to small data (the paper: K = 3000, head 2048 -> 128); 4 focal views as in MSN
+    (the paper's multi-crop uses 6 small crops)."""
+
+    name: str = "swav"
+    num_prototypes: int = 256  # K
+    projection_dim: int = 128
+    projection_hidden: int = 1024
+    projection_layers: int = 2
+    temperature: float = 0.1  # t of the predictions softmax(scores / t)
+    epsilon: float = 0.05  # entropic regularisation of the codes: Sinkhorn on exp(scores / eps)
+    sinkhorn_iterations: int = 3
+    focal_views: int = 4  # small multi-crop views that predict the global views' codes
+    prior: str = "uniform"  # Sinkhorn prototype marginals: uniform | power_law | class_counts | a .npy path
+    tau: float = 0.25  # power-law exponent (prior=power_law): pi_k ~ k^-tau
+    prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
+
+
+def validate_swav_config(config: SwAVConfig) -> None:
+    check_int_at_least("method.num_prototypes", config.num_prototypes, 2)
+    check_int_at_least("method.projection_dim", config.projection_dim, 1)
+    check_int_at_least("method.projection_hidden", config.projection_hidden, 1)
+    check_int_at_least("method.projection_layers", config.projection_layers, 1)
+    check_positive("method.temperature", config.temperature)
+    check_positive("method.epsilon", config.epsilon)
+    check_int_at_least("method.sinkhorn_iterations", config.sinkhorn_iterations, 1)
+    check_int_at_least("method.focal_views", config.focal_views, 0)
+    check_non_negative("method.tau", config.tau)
+
+
+class SwAV(SSLMethod):
+    """SwAV around any encoder of the encoder contract; ``prior`` (K,) sets the Sinkhorn marginals."""
+
+    def __init__(self, encoder: nn.Module, config: SwAVConfig, prior: Tensor) -> None:
+        super().__init__()
+        validate_swav_config(config)
+        self.config = config
+        self.view_spec = ViewSpec(num_global=NUM_CODE_VIEWS, num_focal=config.focal_views)
+        self.encoder = encoder
+        self.projector = ProjectionHead(
+            encoder.embed_dim,
+            hidden_dim=config.projection_hidden,
+            out_dim=config.projection_dim,
+            layers=config.projection_layers,
+            activation=nn.ReLU,
+        )
+        # Normalised inside the objective (cosine scores), so their scale never matters.
+        self.prototypes = nn.Parameter(torch.randn(config.num_prototypes, config.projection_dim))
+        self.register_buffer("prior", prior.float())
+
+    def forward(  # type: ignore[override]
+        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
+    ) -> MethodOutput:
+        projections = [self.projector(self.encoder(torch.cat(global_views)))]  # (2N, P), view-major
+        if focal_views:
+            projections.append(self.projector(self.encoder(torch.cat(focal_views))))  # (F*N, P)
+        terms = swav_terms(
+            torch.cat(projections),
+            self.prototypes,
+            num_views=len(global_views) + len(focal_views),
+            num_code_views=NUM_CODE_VIEWS,
+            temperature=self.config.temperature,
+            epsilon=self.config.epsilon,
+            sinkhorn_iterations=self.config.sinkhorn_iterations,
+            row_marginals=self.prior,
+        )
+        return MethodOutput(terms.loss, self._diagnostics(terms))
+
+    def _diagnostics(self, terms: SwAVTerms) -> dict[str, float]:
+        p_bar = terms.mean_prediction.detach()
+        return {
+            "loss": terms.loss.item(),
+            "prototypes_in_use": float(terms.codes.argmax(dim=1).unique().numel()),
+            "pbar_entropy": entropy(p_bar).item(),
+            "kl_to_prior": kl_divergence(p_bar, self.prior).item(),
+        }
+
+
+def build_swav(config: SwAVConfig, encoder: nn.Module, data: DataInfo) -> SwAV:
+    validate_swav_config(config)
+    prior = make_prior(
+        config.prior, config.num_prototypes, tau=config.tau, values=config.prior_values, class_counts=data.class_counts or None
+    )
+    return SwAV(encoder, config, prior)

@@ -1,0 +1,107 @@
+"""SwAV: swapped prediction of Sinkhorn codes between views.
+
+Caron et al., "Unsupervised Learning of Visual Features by Contrasting Cluster Assignments",
+NeurIPS 2020, sec. 3.1. Projections z and prototypes c are L2-normalised; scores z.c (B, K).
+
+* codes Q: Sinkhorn-Knopp on exp(scores / eps) (eps = 0.05, 3 iterations; no gradient): each
+  prototype receives 1/K of the batch (the equipartition, a uniform cluster prior) or, in the
+  power-law SwAV variant, ``row_marginals[k]`` of it;
+* predictions p = softmax(scores / t), t = 0.1;
+* loss: the codes of each of the first ``num_code_views`` (global) views are predicted by every
+  other view, including small multi-crop views; with V views in all,
+  L = (1 / num_code_views) sum_{i < num_code_views} (1 / (V - 1)) sum_{v != i} H(q_i, p_v),
+  H the soft cross-entropy averaged over samples (for two views: H(q_1, p_2) / 2 + H(q_2, p_1) / 2).
+
+The Sinkhorn sums (the shared :func:`priormatch.objectives.sinkhorn.sinkhorn_knopp`) run over the
+global batch under DDP, and p_bar is averaged over ranks like MSN's.
+
+Shapes: projections (V*N, D) stacked view-major (rows v*N .. (v+1)*N-1 are view v), prototypes
+(K, D), row_marginals (K,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from priormatch.objectives.msn import prototype_logits
+from priormatch.objectives.prior_matching import mean_prediction
+from priormatch.objectives.sinkhorn import sinkhorn_knopp
+from priormatch.objectives.soft_targets import soft_cross_entropy
+from priormatch.validation import check_int_at_least, check_positive
+
+
+@dataclass(frozen=True)
+class SwAVTerms:
+    """The SwAV loss of one batch and what its diagnostics need."""
+
+    loss: Tensor  # scalar swapped-prediction cross-entropy
+    codes: Tensor  # (num_code_views * N, K) Sinkhorn codes, view-major (no gradient)
+    mean_prediction: Tensor  # (K,) p_bar over all V*N predictions, averaged over ranks
+
+
+@torch.no_grad()
+def swav_codes(scores: Tensor, *, epsilon: float = 0.05, iterations: int = 3, row_marginals: Tensor | None = None) -> Tensor:
+    """(N, K) codes of one view: Sinkhorn on exp(scores / epsilon), rows summing to 1.
+
+    scores (N, K) cosine similarities in [-1, 1]; row_marginals (K,) the prototype mass (``None``:
+    uniform). Computed as exp((scores - 1) / epsilon) in float64: Sinkhorn is invariant to a
+    constant factor, the constant is the same on every rank, and nothing overflows.
+    """
+    check_positive("epsilon", epsilon)
+    check_int_at_least("sinkhorn_iterations", iterations, 1)
+    kernel = torch.exp((scores.double() - 1.0) / epsilon)
+    return sinkhorn_knopp(kernel, iterations, row_marginals).to(scores.dtype)
+
+
+def _validate(projections: Tensor, prototypes: Tensor, num_views: int, num_code_views: int, row_marginals: Tensor | None) -> None:
+    check_int_at_least("num_views", num_views, 2)
+    check_int_at_least("num_code_views", num_code_views, 1)
+    if num_code_views > num_views:
+        raise ValueError(f"num_code_views={num_code_views} must be <= num_views={num_views}")
+    if projections.ndim != 2 or prototypes.ndim != 2 or projections.shape[1] != prototypes.shape[1]:
+        shapes = f"{tuple(projections.shape)}, {tuple(prototypes.shape)}"
+        raise ValueError(f"projections (V*N, D) and prototypes (K, D) must be 2-D with equal D; got {shapes}")
+    if projections.shape[0] % num_views:
+        raise ValueError(f"projections rows ({projections.shape[0]}) must be a multiple of num_views={num_views}")
+    if row_marginals is not None and row_marginals.shape != (prototypes.shape[0],):
+        raise ValueError(f"row_marginals has shape {tuple(row_marginals.shape)}; expected ({prototypes.shape[0]},), one per prototype")
+
+
+def swav_terms(
+    projections: Tensor,
+    prototypes: Tensor,
+    *,
+    num_views: int,
+    num_code_views: int = 2,
+    temperature: float = 0.1,
+    epsilon: float = 0.05,
+    sinkhorn_iterations: int = 3,
+    row_marginals: Tensor | None = None,
+) -> SwAVTerms:
+    """The SwAV loss of ``num_views`` views; see the module docstring for shapes and the formula.
+
+    Differentiable w.r.t. projections and prototypes (through their normalisation); codes carry
+    no gradient.
+    """
+    check_positive("temperature", temperature)
+    _validate(projections, prototypes, num_views, num_code_views, row_marginals)
+    scores = prototype_logits(projections, prototypes, 1.0)  # (V*N, K) cosine similarities
+    views = scores.chunk(num_views)  # V x (N, K)
+    codes = [
+        swav_codes(views[i].detach(), epsilon=epsilon, iterations=sinkhorn_iterations, row_marginals=row_marginals)
+        for i in range(num_code_views)
+    ]  # num_code_views x (N, K)
+    loss = scores.new_zeros(())
+    for i, q in enumerate(codes):
+        swapped = [soft_cross_entropy(views[v] / temperature, q) for v in range(num_views) if v != i]
+        loss = loss + torch.stack(swapped).mean()
+    p_bar = mean_prediction(torch.softmax(scores / temperature, dim=-1))
+    return SwAVTerms(loss=loss / num_code_views, codes=torch.cat(codes), mean_prediction=p_bar)
+
+
+def swav_loss(projections: Tensor, prototypes: Tensor, *, num_views: int, **options) -> Tensor:
+    """Scalar SwAV loss; keyword options as :func:`swav_terms`."""
+    return swav_terms(projections, prototypes, num_views=num_views, **options).loss

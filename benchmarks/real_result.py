@@ -219,6 +219,25 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def paired_differences(runs: list[Run], baseline: str = "msn") -> str:
+    """Markdown table: per data set, each method minus ``baseline`` on the same seed (mean ± std)."""
+    results = {(run.data, run.method, run.seed): load_result(run) for run in runs}
+    keys = ("accuracy", "head_accuracy", "medium_accuracy", "tail_accuracy")
+    lines = ["| pretraining data | method - " + baseline + " | n | " + " | ".join(keys) + " |", "|" + " --- |" * (3 + len(keys))]
+    for data in DATA:
+        for method in METHODS:
+            if method == baseline:
+                continue
+            pairs = [
+                (results[(data, method, seed)], results[(data, baseline, seed)])
+                for seed in SEEDS
+                if results.get((data, method, seed)) and results.get((data, baseline, seed))
+            ]
+            values = [mean_std([ours[key] - base[key] for ours, base in pairs]) for key in keys]
+            lines.append(f"| {data} | {method} | {len(pairs)} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (each uses one thread)")
@@ -238,6 +257,8 @@ def main() -> int:
     if not args.table:
         run_all(runs, args.jobs)
     print(table(runs))
+    print()
+    print(paired_differences(runs))
     return 0
 
 

@@ -69,15 +69,19 @@ def straightforward_sinkhorn(probs: Tensor, iterations: int) -> Tensor:
 
 
 def ours(anchors: Tensor, targets: Tensor, prototypes: Tensor, prior: Tensor) -> Tensor:
+    """priormatch.pmsn_loss with its defaults."""
     return pm.pmsn_loss(anchors, targets, prototypes, prior)
 
 
 def theirs(anchors: Tensor, targets: Tensor, prototypes: Tensor, prior: Tensor) -> Tensor:
+    """The straightforward formulation with the same defaults."""
     return straightforward_pmsn(anchors, targets, prototypes, prior)
 
 
 @dataclass(frozen=True)
 class Inputs:
+    """One benchmark problem."""
+
     anchors: Tensor  # (M*N, D) leaf with grad
     targets: Tensor  # (N, D)
     prototypes: Tensor  # (K, D) leaf with grad
@@ -85,6 +89,7 @@ class Inputs:
 
 
 def make_inputs(samples: int, views: int, prototypes: int, dim: int, tau: float, seed: int = 0) -> Inputs:
+    """Seeded Gaussian anchors (views*samples, dim), targets, prototypes and a power-law prior."""
     g = torch.Generator().manual_seed(seed)
     return Inputs(
         anchors=torch.randn(views * samples, dim, generator=g).requires_grad_(True),
@@ -95,6 +100,7 @@ def make_inputs(samples: int, views: int, prototypes: int, dim: int, tau: float,
 
 
 def forward_backward(fn: LossFn, inputs: Inputs) -> Tensor:
+    """Loss of ``fn`` and its backward into fresh gradients of anchors and prototypes."""
     inputs.anchors.grad = None
     inputs.prototypes.grad = None
     loss = fn(inputs.anchors, inputs.targets, inputs.prototypes, inputs.prior)

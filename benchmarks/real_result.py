@@ -64,6 +64,8 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_N
 
 @dataclass(frozen=True)
 class Run:
+    """One pretraining run: method x data x seed and its config overrides."""
+
     method: str
     data: str
     seed: int
@@ -99,6 +101,7 @@ def planned_runs(include_reference: bool = True) -> list[Run]:
 
 
 def is_complete(run: Run) -> bool:
+    """Whether training finished (status.json says complete)."""
     status = run.path / "status.json"
     return status.is_file() and json.loads(status.read_text()).get("status") == "complete"
 
@@ -117,6 +120,7 @@ def timed(command: list[str], log: Path) -> float:
 
 
 def record_time(run: Run, key: str, seconds: float) -> None:
+    """Add ``seconds`` to ``key`` in the run's times file (sums over resumed sessions)."""
     path = LOGS / f"{run.name}.times.json"
     times = json.loads(path.read_text()) if path.is_file() else {}
     times[key] = times.get(key, 0.0) + seconds
@@ -136,6 +140,7 @@ def execute(run: Run) -> str:
 
 
 def run_all(runs: list[Run], jobs: int) -> None:
+    """Execute ``runs``, ``jobs`` at a time, printing progress with the load average."""
     LOGS.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     print(f"{len(runs)} runs, {jobs} at a time; load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -174,6 +179,7 @@ def load_result(run: Run) -> dict[str, float] | None:
 
 
 def last_metrics(run: Run) -> dict[str, float]:
+    """Prototypes in use and H(p_bar) at the last logged step."""
     lines = (run.path / "metrics.jsonl").read_text().splitlines() if (run.path / "metrics.jsonl").is_file() else []
     if not lines:
         return {}
@@ -182,6 +188,7 @@ def last_metrics(run: Run) -> dict[str, float]:
 
 
 def mean_std(values: list[float]) -> str:
+    """"mean ± std" (sample std) with one decimal; "-" when empty."""
     if not values:
         return "-"
     if len(values) == 1:

@@ -71,6 +71,7 @@ class Bench:
 
 
 def build(config: RunConfig) -> Bench:
+    """Data, model, sampler, optimizer and views for ``config``, as ``train()`` builds them."""
     data = prepare_data(config.data)
     method = build_model(config, data)
     if not isinstance(method, MSN):
@@ -83,6 +84,7 @@ def build(config: RunConfig) -> Bench:
 
 
 def make_batch_views(bench: Bench, step: int) -> tuple[list[Tensor], list[Tensor], torch.Generator]:
+    """The data phase of ``step``: indices, gathered images, views, and the step's generator."""
     generator = torch.Generator().manual_seed(step_seed(bench.config.seed, step, 0))
     indices = batch_indices(bench.sampler, step)
     batch = bench.inputs[torch.from_numpy(indices)]
@@ -117,14 +119,15 @@ def full_step(bench: Bench, step: int) -> dict[str, float]:
     bench.optimizer.zero_grad(set_to_none=True)
     terms.loss.backward()
     t4 = CLOCK()
-    optimizer_step(bench, step)
+    optimizer_phase(bench, step)
     t5 = CLOCK()
     for name, (start, end) in zip(PHASES, [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)]):
         times[name] = end - start
     return times
 
 
-def optimizer_step(bench: Bench, step: int) -> None:
+def optimizer_phase(bench: Bench, step: int) -> None:
+    """Schedules, gradient clipping, the AdamW step and the EMA teacher update."""
     hyper = schedules(bench.config, step, bench.steps)
     set_hyperparameters(bench.optimizer, lr=hyper["lr"], weight_decay=hyper["weight_decay"])
     if bench.config.train.grad_clip > 0:
@@ -159,6 +162,7 @@ def loop_ms_per_step(config: RunConfig, steps: int, repeats: int = 3, short: int
     data = prepare_data(config.data)
 
     def timed_run(num_steps: int, directory: Path) -> float:
+        """Seconds of one ``train()`` of ``num_steps`` steps into ``directory``."""
         run_config = replace(config, train=replace(config.train, steps=num_steps, progress=False, checkpoint_every=10**9))
         prepared = (data, build_model(run_config, data))
         start = CLOCK()
@@ -194,6 +198,7 @@ def measure(bench: Bench, repeats: int, warmup: int) -> dict[str, list[float]]:
 
 
 def report(samples: dict[str, list[float]], loop_ms: float | None) -> None:
+    """Print medians per phase, the baselines and the overhead ratios."""
     med = {name: statistics.median(values) * 1e3 for name, values in samples.items()}
     step, bare = med["step"], med["bare"]
     phase_total = sum(med[p] for p in PHASES)

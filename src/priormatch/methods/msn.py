@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
 from priormatch.methods.projection import ProjectionHead
-from priormatch.objectives import entropy, kl_divergence, pmsn_terms
+from priormatch.objectives import pmsn_terms, prototype_usage
 from priormatch.priors import make_prior, uniform_prior
 from priormatch.validation import check_choice, check_int_at_least, check_non_negative, check_positive, check_range
 
@@ -140,14 +140,11 @@ class MSN(SSLMethod):
         return MethodOutput(terms.loss, self._diagnostics(terms))
 
     def _diagnostics(self, terms) -> dict[str, float]:
-        p_bar = terms.mean_prediction.detach()
         return {
             "loss": terms.loss.item(),
             "cross_entropy": terms.cross_entropy.item(),
             "regularizer": terms.regularizer.item(),
-            "prototypes_in_use": float(terms.targets.argmax(dim=1).unique().numel()),
-            "pbar_entropy": entropy(p_bar).item(),
-            "kl_to_prior": kl_divergence(p_bar, self.prior).item(),
+            **prototype_usage(terms.targets, terms.mean_prediction, self.prior),
         }
 
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.projection import ProjectionHead
-from priormatch.objectives import entropy, kl_divergence
+from priormatch.objectives import prototype_usage
 from priormatch.objectives.swav import SwAVTerms, swav_terms
 from priormatch.priors import make_prior
 from priormatch.validation import check_int_at_least, check_non_negative, check_positive
@@ -97,13 +97,7 @@ class SwAV(SSLMethod):
         return MethodOutput(terms.loss, self._diagnostics(terms))
 
     def _diagnostics(self, terms: SwAVTerms) -> dict[str, float]:
-        p_bar = terms.mean_prediction.detach()
-        return {
-            "loss": terms.loss.item(),
-            "prototypes_in_use": float(terms.codes.argmax(dim=1).unique().numel()),
-            "pbar_entropy": entropy(p_bar).item(),
-            "kl_to_prior": kl_divergence(p_bar, self.prior).item(),
-        }
+        return {"loss": terms.loss.item(), **prototype_usage(terms.codes, terms.mean_prediction, self.prior)}
 
 
 def build_swav(config: SwAVConfig, encoder: nn.Module, data: DataInfo) -> SwAV:

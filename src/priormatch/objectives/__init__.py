@@ -1,7 +1,7 @@
 """Objectives as pure functions on tensors; every formula is written once, here."""
 
 from priormatch.objectives.msn import PMSNTerms, msn_loss, msn_targets, pmsn_loss, pmsn_terms, prototype_logits
-from priormatch.objectives.prior_matching import entropy, kl_divergence, mean_prediction, prior_divergence
+from priormatch.objectives.prior_matching import entropy, kl_divergence, mean_prediction, prior_divergence, prototype_usage
 from priormatch.objectives.sinkhorn import sinkhorn_knopp
 from priormatch.objectives.soft_targets import sharpen, soft_cross_entropy
 
@@ -15,6 +15,7 @@ __all__ = [
     "pmsn_loss",
     "pmsn_terms",
     "prior_divergence",
+    "prototype_usage",
     "prototype_logits",
     "sharpen",
     "sinkhorn_knopp",

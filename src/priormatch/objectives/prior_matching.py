@@ -46,3 +46,18 @@ def prior_divergence(p_bar: Tensor, prior: Tensor, direction: KLDirection = "for
     if direction == "reverse":
         return kl_divergence(prior, p_bar)
     raise ValueError(f"kl_direction={direction!r} must be 'forward' or 'reverse'")
+
+
+@torch.no_grad()
+def prototype_usage(assignments: Tensor, p_bar: Tensor, prior: Tensor) -> dict[str, float]:
+    """Diagnostics of how prototypes are used, logged by every prototype method.
+
+    assignments: (B, K) target assignments; p_bar: (K,) mean prediction; prior: (K,).
+    Returns the number of distinct prototypes that are some sample's argmax, H(p_bar) and
+    KL(p_bar || prior).
+    """
+    return {
+        "prototypes_in_use": float(assignments.argmax(dim=1).unique().numel()),
+        "pbar_entropy": entropy(p_bar).item(),
+        "kl_to_prior": kl_divergence(p_bar, prior).item(),
+    }

@@ -229,15 +229,18 @@ def table(runs: list[Run]) -> str:
 def paired_differences(runs: list[Run], baseline: str = "msn") -> str:
     """Markdown table: per data set, each method minus ``baseline`` on the same seed (mean ± std)."""
     results = {(run.data, run.method, run.seed): load_result(run) for run in runs}
+    datas = list(dict.fromkeys(run.data for run in runs))
+    methods = list(dict.fromkeys(run.method for run in runs))
+    seeds = sorted({run.seed for run in runs})
     keys = ("accuracy", "head_accuracy", "medium_accuracy", "tail_accuracy")
     lines = ["| pretraining data | method - " + baseline + " | n | " + " | ".join(keys) + " |", "|" + " --- |" * (3 + len(keys))]
-    for data in DATA:
-        for method in METHODS:
+    for data in datas:
+        for method in methods:
             if method == baseline:
                 continue
             pairs = [
                 (results[(data, method, seed)], results[(data, baseline, seed)])
-                for seed in SEEDS
+                for seed in seeds
                 if results.get((data, method, seed)) and results.get((data, baseline, seed))
             ]
             values = [mean_std([ours[key] - base[key] for ours, base in pairs]) for key in keys]

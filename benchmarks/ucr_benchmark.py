@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+import yaml
 
 from priormatch import SSLEncoder
 from priormatch.estimator import short_run_momentum
@@ -57,10 +60,22 @@ class Budget:
     max_length: int  # 0: keep the native length
     svm_max_samples: int  # the SVM's C search runs on a stratified subsample of at most this many
     seed: int
+    params: tuple[tuple[str, Any], ...] = ()  # extra SSLEncoder keywords, e.g. (("series_views__crop_scale", [0.8, 1.0]),)
 
     def tag(self) -> str:
         momentum = f"-ema{short_run_momentum(self.steps):g}"
-        return f"steps{self.steps}-b{self.batch_size}{momentum}-L{self.max_length}-svm{self.svm_max_samples}-seed{self.seed}"
+        tag = f"steps{self.steps}-b{self.batch_size}{momentum}-L{self.max_length}-svm{self.svm_max_samples}-seed{self.seed}"
+        if self.params:
+            tag += "-" + hashlib.sha256(json.dumps(self.params).encode()).hexdigest()[:8]
+        return tag
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` (VALUE read as YAML: ``series_views__crop_scale=[0.8,1.0]``) -> (KEY, value)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--param {text!r}: use KEY=VALUE, e.g. encoder__hidden=64")
+    return key, yaml.safe_load(value)
 
 
 def shorten(x: np.ndarray, max_length: int) -> np.ndarray:
@@ -72,18 +87,20 @@ def shorten(x: np.ndarray, max_length: int) -> np.ndarray:
 
 
 def pretrained_features(
-    method: str, train_x: np.ndarray, test_x: np.ndarray, *, steps: int, batch_size: int, seed: int
+    method: str, train_x: np.ndarray, test_x: np.ndarray, *, steps: int, batch_size: int, seed: int, params: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) frozen features of ``method`` pretrained on ``train_x`` (labels unused).
 
-    ``random_init`` is the default series encoder untrained. Methods with an EMA teacher start at
-    momentum 1 - 10 / steps (SSLEncoder's ``ema_momentum="auto"``, :func:`short_run_momentum`).
+    ``random_init`` is the series encoder untrained (``encoder__*`` params apply to it too). Methods
+    with an EMA teacher start at momentum 1 - 10 / steps (SSLEncoder's ``ema_momentum="auto"``,
+    :func:`short_run_momentum`). ``params`` are extra SSLEncoder keywords.
     """
     if method == "random_init":
         torch.manual_seed(seed)
-        encoder = build_encoder(Conv1dConfig(), train_x.shape[1:])
+        sizes = {key.removeprefix("encoder__"): value for key, value in params.items() if key.startswith("encoder__")}
+        encoder = build_encoder(Conv1dConfig(**sizes), train_x.shape[1:])
         return extract_features(encoder, train_x), extract_features(encoder, test_x)
-    encoder = SSLEncoder(method=method, steps=steps, batch_size=batch_size, random_state=seed, device="cpu")
+    encoder = SSLEncoder(method=method, steps=steps, batch_size=batch_size, random_state=seed, device="cpu", **params)
     return encoder.fit(train_x).transform(train_x), encoder.transform(test_x)
 
 
@@ -92,7 +109,7 @@ def run_one(name: str, method: str, splits: DatasetSplits, budget: Budget) -> di
     train_x, test_x = shorten(splits.train.x, budget.max_length), shorten(splits.test.x, budget.max_length)
     start = time.perf_counter()
     train_features, test_features = pretrained_features(
-        method, train_x, test_x, steps=budget.steps, batch_size=budget.batch_size, seed=budget.seed
+        method, train_x, test_x, steps=budget.steps, batch_size=budget.batch_size, seed=budget.seed, params=dict(budget.params)
     )
     fit_seconds = time.perf_counter() - start
     probe = SVMProbe(random_state=budget.seed, max_search_samples=budget.svm_max_samples)
@@ -164,7 +181,7 @@ def report(names: list[str], methods: list[str], budget: Budget, results_dir: Pa
     }
     complete = [name for name in names if all((name, m) in results for m in methods) and name in published]
     lines = [
-        f"Budget: {budget.tag()}; {len(complete)} of {len(names)} data sets complete for all methods.",
+        f"Budget: {budget.tag()} {dict(budget.params) or ''}; {len(complete)} of {len(names)} data sets complete for all methods.",
         "",
         "| data set | length (used) | TS2Vec | " + " | ".join(methods) + " | seconds |",
         "| --- | --- | --- | " + " | ".join("---" for _ in methods) + " | --- |",
@@ -195,6 +212,34 @@ def _summary(names: list[str], methods: list[str], results: dict, published: dic
     return "\n".join(lines)
 
 
+def class_detail(name: str, methods: list[str], budget: Budget, results_dir: Path) -> str:
+    """Markdown: accuracy, balanced accuracy, macro-F1, head/medium/tail and per-class recall of one set.
+
+    Classes are ranked by train frequency; head/medium/tail are thirds of that ranking
+    (:func:`priormatch.evaluation.classification_metrics`), each a class-balanced mean of recall.
+    """
+    paths = {m: result_path(results_dir, name, m, budget) for m in methods}
+    records = {m: json.loads(path.read_text()) for m, path in paths.items() if path.is_file()}
+    if not records:
+        return f"{name}: no cached results for budget {budget.tag()}"
+    counts = np.array(next(iter(records.values()))["train_counts"])
+    order = np.argsort(-counts, kind="stable")  # most frequent class first
+    lines = [
+        f"{name}, train series per class (most frequent first): {counts[order].tolist()}",
+        "",
+        "| method | accuracy | balanced acc | macro-F1 | head | medium | tail | recall by train frequency |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for method, record in records.items():
+        m = record["metrics"]
+        recalls = " / ".join(f"{m['per_class_accuracy'][c]:.2f}" for c in order)
+        lines.append(
+            f"| {method} | {m['accuracy']:.3f} | {m['balanced_accuracy']:.3f} | {m['macro_f1']:.3f} | "
+            f"{m['head_accuracy']:.3f} | {m['medium_accuracy']:.3f} | {m['tail_accuracy']:.3f} | {recalls} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=None, help="UCR set names (default: all sets the package ships)")
@@ -204,17 +249,22 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128, help="resample longer series to this length (0: native)")
     parser.add_argument("--svm-max-samples", type=int, default=2000, help="cap of the SVM's C search (TS2Vec: 10000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
+                        help="extra SSLEncoder keyword (repeatable; part of the cache key), e.g. encoder__hidden=64")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
     parser.add_argument("--report", action="store_true", help="only print the table from cached results")
+    parser.add_argument("--detail", nargs="+", default=[], metavar="NAME", help="also print per-class / head-tail tables of these sets")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     names = args.datasets or by_cost(ucr_package_names(), args.max_length)
     methods = args.methods or [m for m in DEFAULT_METHODS if m in METHODS or m == "random_init"]
-    budget = Budget(args.steps, args.batch_size, args.max_length, args.svm_max_samples, args.seed)
+    budget = Budget(args.steps, args.batch_size, args.max_length, args.svm_max_samples, args.seed, tuple(args.param))
     if not args.report:
         run_all(names, methods, budget, args.results_dir)
     print(report(names, methods, budget, args.results_dir))
+    for name in args.detail:
+        print("\n" + class_detail(name, methods, budget, args.results_dir))
 
 
 if __name__ == "__main__":

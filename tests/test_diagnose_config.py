@@ -9,7 +9,8 @@ from priormatch.errors import PriormatchError
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_loads(preset):
     config = load_diagnose_config(preset)
-    assert config.seeds >= 2 and set(config.experiments) == {"batch_composition", "prior_matching", "overlay"}
+    assert config.seeds >= 2 and {"batch_composition", "prior_matching"} <= set(config.experiments)
+    assert ("overlay" in config.experiments) == (preset != "series")  # the overlay toy is an image experiment
 
 
 def test_quick_preset_uses_three_seeds_and_every_method():

@@ -8,6 +8,7 @@ import sys
 from priormatch.cli import (
     datasets_command,
     diagnose_command,
+    estimate_prior_command,
     evaluate_command,
     prototypes_command,
     report_command,
@@ -15,7 +16,15 @@ from priormatch.cli import (
 )
 from priormatch.errors import PriormatchError
 
-COMMANDS = (train_command, evaluate_command, datasets_command, diagnose_command, prototypes_command, report_command)
+COMMANDS = (
+    train_command,
+    evaluate_command,
+    datasets_command,
+    diagnose_command,
+    prototypes_command,
+    report_command,
+    estimate_prior_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from priormatch.errors import PriormatchError
 from priormatch.training.config import raw_config
 
 PRESET_DIR = Path(__file__).resolve().parents[3] / "configs" / "diagnose"
-PRESETS = ("smoke", "quick", "full")
+PRESETS = ("smoke", "quick", "full", "series")
 DEFAULT_PRESET = "quick"
 
 

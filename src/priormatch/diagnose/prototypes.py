@@ -35,7 +35,7 @@ DEFAULT_TEMPERATURE = 0.1
 class PrototypeAnalysis:
     run: str
     probabilities: np.ndarray  # (n, K) assignment of each analysed image
-    images: np.ndarray  # (n, C, H, W) the analysed images, unnormalised
+    images: np.ndarray  # (n, C, H, W) the analysed images, unnormalised, or (n, C, T) series
     labels: np.ndarray  # (n,) their class labels
     class_names: tuple[str, ...]
     prior: np.ndarray  # (K,) the prior the method was trained towards (uniform without one)

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from priormatch.errors import PriormatchError
@@ -35,6 +36,11 @@ def save_atomic(obj: Any, path: Path) -> None:
 
 def write_text_atomic(text: str, path: Path) -> None:
     _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def save_npy_atomic(array: np.ndarray, path: Path) -> None:
+    """``numpy.save(array)`` to ``path`` atomically."""
+    _atomic_write(path, lambda handle: np.save(handle, array))
 
 
 def write_json_atomic(obj: Any, path: Path) -> None:

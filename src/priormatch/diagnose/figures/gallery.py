@@ -1,8 +1,9 @@
-"""Prototype galleries: for the most used prototypes, the images each one is most sure about.
+"""Prototype galleries: for the most used prototypes, the samples each one is most sure about.
 
 Panels sit side by side (e.g. shuffled vs class-imbalanced batches), the analogue of the paper's
-prototype figure. Each row is one prototype: its share of the images and the majority label of
-the shown images; each column one image, most probable first.
+prototype figure. Each row is one prototype: its share of the samples and the majority label of
+the shown samples; each column one sample, most probable first. Images (C, H, W) are drawn as
+pictures, series (C, T) as line plots (one line per channel, NaN left as gaps).
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ def gallery_figure(panels: list[tuple[str, PrototypeAnalysis]], *, prototypes: i
             majority = int(np.bincount(labels).argmax())
             for position, image in enumerate(top):
                 axes = figure.add_subplot(inner[row, position])
-                picture = analysis.images[image]
-                axes.imshow(picture[0] if picture.shape[0] == 1 else picture.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+                draw_sample(axes, analysis.images[image])
                 axes.set_xticks([])
                 axes.set_yticks([])
                 if position == 0:
@@ -38,3 +38,12 @@ def gallery_figure(panels: list[tuple[str, PrototypeAnalysis]], *, prototypes: i
                 if row == 0 and position == images // 2:
                     axes.set_title(title, fontsize=9)
     return to_png(figure)
+
+
+def draw_sample(axes, sample: np.ndarray) -> None:
+    """An image (C, H, W) as a picture, a series (C, T) as one line per channel."""
+    if sample.ndim == 2:
+        axes.plot(sample.T, linewidth=0.6)
+        axes.margins(x=0)
+    else:
+        axes.imshow(sample[0] if sample.shape[0] == 1 else sample.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)

@@ -1,6 +1,6 @@
 """The diagnose configuration: typed defaults -> a preset YAML -> dotted ``key=value`` overrides.
 
-A preset (``configs/diagnose/<name>.yaml``, or any YAML path) sets the seeds, the experiments and
+A preset (``priormatch/diagnose/presets/<name>.yaml``, package data, or any YAML path) sets the seeds, the experiments and
 their grids, and ``base``: the run config every run shares (data, encoder, views, train, eval),
 written as nested sections of the ordinary run config. ``method_overrides[name]`` holds each
 method's own ``method.*`` settings (e.g. MSN's number of prototypes), since those keys differ
@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from priormatch.errors import PriormatchError
 from priormatch.training.config import raw_config
 
-PRESET_DIR = Path(__file__).resolve().parents[3] / "configs" / "diagnose"
+PRESET_DIR = Path(__file__).resolve().parent / "presets"  # package data: shipped in the wheel
 PRESETS = ("smoke", "quick", "full", "series")
 DEFAULT_PRESET = "quick"
 

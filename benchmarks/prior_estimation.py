@@ -26,9 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from priormatch import estimate_prior, fit_power_law_exponent
-from priormatch.evaluation.run_evaluation import load_run, run_features
-from priormatch.training.experiment import prepare_data
+from priormatch import fit_power_law_exponent
+from priormatch.evaluation.run_prior import estimate_run_prior
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_result import DATA, LOGS, ROOT, Run, execute, paired_differences, table  # noqa: E402
@@ -40,12 +39,8 @@ SUBSETS = ("balanced", "lt100")
 
 def estimated_and_true_tau(run_dir: Path, clusters: int, samples: int, seed: int) -> tuple[float, float]:
     """(tau of the clustered features, tau of the true class counts) for one run's pretraining subset."""
-    run, config = load_run(run_dir)
-    data = prepare_data(config.data)
-    rows = np.sort(np.random.default_rng(seed).choice(len(data.train), size=min(samples, len(data.train)), replace=False))
-    features = run_features(run, config, data, np.asarray(data.train.x[rows]))
-    counts = np.sort(np.bincount(data.train.y[rows], minlength=data.splits.num_classes))[::-1]
-    return estimate_prior(features, clusters, random_state=seed).tau, fit_power_law_exponent(counts)
+    result = estimate_run_prior(run_dir, clusters, samples=samples, seed=seed)
+    return result.estimate.tau, fit_power_law_exponent(result.class_counts)
 
 
 def estimated_prior_run(seed: int, clusters: int, samples: int) -> Run:

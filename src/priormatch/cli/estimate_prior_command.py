@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from priormatch.errors import PriormatchError
-from priormatch.evaluation.run_evaluation import load_run, run_features
-from priormatch.prior_estimation import CLUSTERINGS, estimate_prior, fit_power_law_exponent
+from priormatch.evaluation.run_prior import estimate_run_prior
+from priormatch.prior_estimation import CLUSTERINGS, fit_power_law_exponent
 from priormatch.training.checkpoint import save_npy_atomic
-from priormatch.training.experiment import prepare_data
 
 DEFAULT_PROTOTYPES = 1024
 
@@ -30,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     parser.add_argument("--clusters", type=int, default=20, metavar="C", help="number of clusters (default 20)")
     parser.add_argument("--clustering", choices=CLUSTERINGS, default="gmm", help="clustering model (default gmm)")
-    parser.add_argument("--samples", type=int, default=5000, metavar="N", help="pretraining samples clustered (default 5000)")
+    parser.add_argument("--samples", type=int, default=5000, metavar="N", help="pretraining samples clustered (default 5000, at least 2)")
     parser.add_argument("--prototypes", type=int, metavar="K", help="length of the --out prior (default: the run's num_prototypes, else 1024)")
     parser.add_argument("--out", type=Path, metavar="PRIOR.npy", help="write the size profile over K prototypes here")
     parser.add_argument("--seed", type=int, default=0, help="sampling and clustering seed (default 0)")
@@ -40,20 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.suffix != ".npy":
         raise PriormatchError(f"--out {args.out}: the prior is written as a .npy file; give a path ending in .npy")
-    if args.samples < 2:
-        raise PriormatchError(f"--samples {args.samples}: use at least 2 (default 5000)")
-    run_dir, config = load_run(args.run_dir)
-    data = prepare_data(config.data)
-    train = data.train
-    rows = np.sort(np.random.default_rng(args.seed).choice(len(train), size=min(args.samples, len(train)), replace=False))
-    features = run_features(run_dir, config, data, np.asarray(train.x[rows]))
-    estimate = estimate_prior(features, args.clusters, clustering=args.clustering, random_state=args.seed)
-    class_counts = np.sort(np.bincount(train.y[rows], minlength=data.splits.num_classes))[::-1]
-    print(f"cluster sizes ({args.clustering}, {len(rows)} samples): {estimate.sizes.tolist()}")
+    result = estimate_run_prior(args.run_dir, args.clusters, samples=args.samples, clustering=args.clustering, seed=args.seed)
+    estimate, class_counts = result.estimate, result.class_counts
+    print(f"cluster sizes ({args.clustering}, {int(estimate.sizes.sum())} samples): {estimate.sizes.tolist()}")
     print(f"estimated tau = {estimate.tau:.3f}  ->  method.name=pmsn method.prior=power_law method.tau={estimate.tau:.3f}")
     print(f"reference, from the labels (not used above): class counts {class_counts.tolist()}, tau {fit_power_law_exponent(class_counts):.3f}")
     if args.out is not None:
-        k = args.prototypes or int(getattr(config.method, "num_prototypes", DEFAULT_PROTOTYPES))
+        k = args.prototypes or int(getattr(result.config.method, "num_prototypes", DEFAULT_PROTOTYPES))
         save_npy_atomic(estimate.profile(k).numpy(), args.out)
         print(f"wrote {args.out} ({k} prototypes)  ->  method.name=pmsn method.prior={args.out}")
     return 0

@@ -41,6 +41,7 @@ from priormatch.training.config import RunConfig, resolve_config
 from priormatch.training.experiment import PretrainingData, build_model
 from priormatch.training.loop import resolve_device, train
 from priormatch.training.run_dir import RunDirectory
+from priormatch.training.schedules import short_run_momentum
 from priormatch.training.views import make_views
 
 SECTIONS = ("method", "encoder", "train", "series_views", "image_views")
@@ -56,18 +57,6 @@ OWN_KEYS = {
     "method.ema_momentum": "ema_momentum",
 }
 SEED_LIMIT = 2**31 - 1
-SHORT_RUN_HORIZON = 10.0  # "auto" EMA momentum: the teacher keeps exp(-10 / 2) < 1% of its initial weights
-
-
-def short_run_momentum(steps: int) -> float:
-    """EMA teacher momentum at the start of a run of ``steps`` steps: 1 - 10 / steps (floored at 0).
-
-    The loop ramps the momentum linearly from it to ``ema_momentum_end`` (1), so over the run the
-    teacher keeps exp(-sum(1 - m)) = exp(-10 / 2) of its random initialisation. The MSN recipe's
-    0.996 is meant for ~10^5 steps: over 200 steps the teacher, which is the encoder evaluated,
-    would keep exp(-200 * 0.004 / 2) = 67% of its initialisation.
-    """
-    return max(0.0, 1.0 - SHORT_RUN_HORIZON / steps)
 
 
 class SSLEncoder(TransformerMixin, BaseEstimator):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from priormatch.cli import (
     datasets_command,
@@ -43,13 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = print_warning
+            return args.handler(args) or 0
     except PriormatchError as error:
         print(f"priormatch: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("priormatch: interrupted; resume a training run with `priormatch train --resume RUN_DIR`", file=sys.stderr)
         return 130
+
+
+def print_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file=None, line=None) -> None:
+    """Warnings as one line on stderr (``priormatch: warning: ...``), without the source line."""
+    print(f"priormatch: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

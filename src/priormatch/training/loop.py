@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from priormatch.training.distributed_setup import average_over_ranks, barrier, w
 from priormatch.training.experiment import PretrainingData, build_model, make_sampler, prepare_data, total_steps
 from priormatch.training.optimizer import make_optimizer, set_hyperparameters
 from priormatch.training.run_dir import RunDirectory
-from priormatch.training.schedules import cosine_increase, cosine_with_warmup, linear
+from priormatch.training.schedules import cosine_increase, cosine_with_warmup, ema_initial_weight, linear, short_run_momentum
 from priormatch.training.views import make_views
 
 
@@ -86,6 +87,25 @@ def schedules(config: RunConfig, step: int, steps: int) -> dict[str, float]:
     if hasattr(config.method, "ema_momentum"):
         values["ema_momentum"] = linear(step, steps, start=config.method.ema_momentum, end=config.method.ema_momentum_end)
     return values
+
+
+STATIC_TEACHER = 0.5  # warn when the EMA teacher would end with more than this weight on its initialisation
+
+
+def warn_if_static_teacher(config: RunConfig, method: SSLMethod, steps: int) -> None:
+    """Warn when ``steps`` are too few for the EMA momentum of a method that evaluates its teacher
+    (MSN, PMSN): the evaluated encoder would stay near its random initialisation. The fix is in the message."""
+    if not hasattr(config.method, "ema_momentum") or method.evaluation_encoder() is method.encoder:
+        return
+    kept = ema_initial_weight(steps, start=config.method.ema_momentum, end=config.method.ema_momentum_end)
+    if kept > STATIC_TEACHER:
+        warnings.warn(
+            f"method.ema_momentum={config.method.ema_momentum:g} over {steps} steps leaves the EMA teacher, "
+            f"the encoder {config.method.name} evaluates, {kept:.0%} at its random initialisation; for a short run "
+            f"set method.ema_momentum={short_run_momentum(steps):.3g} (1 - 10 / steps)",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def final_encoder_state(method: SSLMethod, config: RunConfig, data: PretrainingData) -> dict[str, Any]:
@@ -164,6 +184,8 @@ def train(
     train_set = data.train
     sampler = make_sampler(config.data, train_set.y, batch_size=config.train.batch_size, seed=config.seed, world_size=world_size)
     steps = total_steps(config, sampler.batches_per_epoch)
+    if rank == 0 and not resume:
+        warn_if_static_teacher(config, method, steps)
     views = make_views(config, train_set, method.encoder)
     method.to(device)
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))

@@ -9,7 +9,11 @@ recall on the balanced test split, by frequency rank of the regime in the train 
 identities are shuffled per seed). ``random_init`` is the untrained encoder; methods with an EMA
 teacher start at momentum 1 - 10 / steps (SSLEncoder's default ``ema_momentum="auto"``).
 
+An arm is a method name, optionally with SSLEncoder keywords: ``pmsn:tau=1.0`` is PMSN with the
+power-law exponent 1 (the default arms use each method's defaults, PMSN tau = 0.25).
+
     nice python benchmarks/rare_regimes.py --steps 100 --seeds 0 1 2
+    nice python benchmarks/rare_regimes.py --methods pmsn pmsn:tau=1.0 msn --steps 300 --seeds 0 1 2 3 4
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ import torch
 from priormatch.data import REGIME_DEFAULTS, make_regime_splits
 from priormatch.evaluation import LinearProbe
 from priormatch.methods import METHODS
-from priormatch.estimator import short_run_momentum
-from ucr_benchmark import pretrained_features  # beside this script
+from priormatch.training.schedules import short_run_momentum
+from ucr_benchmark import parse_param, pretrained_features  # beside this script
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_METHODS = ("pmsn", "msn", "simclr", "random_init")
@@ -39,19 +43,28 @@ def regime_data(seed: int, rare_count: int):
     return make_regime_splits(n_train, n_test, length, **arguments)
 
 
-def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
-    """Per-regime test recall (ordered by train frequency, most frequent first) of one method and seed."""
+def parse_arm(text: str) -> tuple[str, dict]:
+    """``METHOD`` or ``METHOD:KEY=VALUE,...`` -> (method, SSLEncoder keywords); e.g. ``pmsn:tau=1.0``."""
+    method, _, options = text.partition(":")
+    if method not in METHODS and method != "random_init":
+        raise SystemExit(f"--methods {text!r}: unknown method {method!r}; use one of {sorted(METHODS)} or random_init")
+    return method, dict(parse_param(option) for option in options.split(",") if option)
+
+
+def run_one(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    """Per-regime test recall (ordered by train frequency, most frequent first) of one arm and seed."""
+    method, params = parse_arm(arm)
     splits = regime_data(seed, args.rare_count)
     start = time.perf_counter()
     train_features, test_features = pretrained_features(
-        method, splits.train.x, splits.test.x, steps=args.steps, batch_size=args.batch_size, seed=seed
+        method, splits.train.x, splits.test.x, steps=args.steps, batch_size=args.batch_size, seed=seed, params=params
     )
     predictions = LinearProbe(random_state=seed).fit(train_features, splits.train.y).predict(test_features)
     counts = splits.train.class_counts()
     by_frequency = np.argsort(-counts, kind="stable")
     recall = [float((predictions[splits.test.y == k] == k).mean()) for k in by_frequency]
     return {
-        "method": method,
+        "method": arm,
         "seed": seed,
         "train_counts_by_rank": counts[by_frequency].tolist(),
         "regimes_by_rank": [splits.train.class_names[k] for k in by_frequency],
@@ -78,7 +91,8 @@ def table(records: list[dict], methods: list[str], rare: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", nargs="+", default=None, help=f"default: those of {DEFAULT_METHODS} registered")
+    parser.add_argument("--methods", nargs="+", default=None,
+                        help=f"arms: METHOD or METHOD:KEY=VALUE,... (e.g. pmsn:tau=1.0); default: those of {DEFAULT_METHODS} registered")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="data and model seeds")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -88,6 +102,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     methods = args.methods or [m for m in DEFAULT_METHODS if m in METHODS or m == "random_init"]
+    for arm in methods:
+        parse_arm(arm)  # a bad arm stops before any run
     key = {"steps": args.steps, "batch_size": args.batch_size, "rare_count": args.rare_count,
            "ema_momentum": short_run_momentum(args.steps)}
     cached = [json.loads(line) for line in args.results.read_text().splitlines()] if args.results.is_file() else []

@@ -8,7 +8,7 @@ encoder untrained (a reference for what pretraining adds).
 
 CPU budget knobs (the published TS2Vec numbers use 200-600 steps of batch 8 on a GPU at full length):
 ``--steps`` (methods with an EMA teacher start at momentum 1 - 10 / steps, see
-:func:`priormatch.estimator.short_run_momentum`), ``--batch-size`` (capped at the train size) and
+:func:`priormatch.training.schedules.short_run_momentum`), ``--batch-size`` (capped at the train size) and
 ``--max-length``: series longer than it are resampled (NaN-aware linear interpolation) to that many points, train and test alike; and
 ``--svm-max-samples`` (TS2Vec: 10,000): the SVM's C search and fit use a stratified subsample of at
 most that many train series (only Crop, ElectricDevices, FordA and FordB have more than 2,000).
@@ -40,7 +40,7 @@ from scipy import stats
 import yaml
 
 from priormatch import SSLEncoder
-from priormatch.estimator import short_run_momentum
+from priormatch.training.schedules import short_run_momentum
 from priormatch.data import DatasetSplits, load_ucr, ucr_package_names
 from priormatch.data.series_views import resample_linear
 from priormatch.encoders import Conv1dConfig, build_encoder

@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from priormatch import PriormatchError, SSLEncoder
-from priormatch.estimator import short_run_momentum
+from priormatch.training.schedules import short_run_momentum
 from priormatch.data.ucr import load_ucr, ucr_available
 
 # A tiny conv net and heads: a fit takes well under a second.

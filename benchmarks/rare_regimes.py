@@ -89,6 +89,20 @@ def table(records: list[dict], methods: list[str], rare: int) -> str:
     return "\n".join(lines)
 
 
+def paired_differences(records: list[dict], methods: list[str], rare: int, baseline: str = "msn") -> str:
+    """Per-seed differences to ``baseline`` (same data and model seed): rare recall and balanced accuracy."""
+    by_seed = {(r["method"], r["seed"]): np.array(r["recall_by_rank"]) for r in records}
+    lines = [f"paired differences to {baseline}, mean (std over seeds): rare recall | balanced acc"]
+    for method in methods:
+        seeds = sorted(seed for m, seed in by_seed if m == method and (baseline, seed) in by_seed)
+        if method == baseline or not seeds:
+            continue
+        rare_diff = np.array([by_seed[method, s][-rare:].mean() - by_seed[baseline, s][-rare:].mean() for s in seeds])
+        balanced_diff = np.array([by_seed[method, s].mean() - by_seed[baseline, s].mean() for s in seeds])
+        lines.append(f"  {method:<16} {rare_diff.mean():+.3f} ({rare_diff.std():.3f}) | {balanced_diff.mean():+.3f} ({balanced_diff.std():.3f})  [{len(seeds)} seeds]")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", nargs="+", default=None,
@@ -121,6 +135,8 @@ def main() -> None:
             print(f"seed {seed} {method:<12} rare recall {np.mean(record['recall_by_rank'][-rare:]):.2f}  {record['seconds']:.0f}s", flush=True)
     print(f"{key}, seeds {args.seeds}: linear-probe recall on the balanced test split, mean (std over seeds)")
     print(table(records, methods, rare))
+    if "msn" in methods:
+        print(paired_differences(records, methods, rare))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from priormatch.data import REGIME_DEFAULTS, make_regime_splits
 from priormatch.evaluation import LinearProbe
 from priormatch.methods import METHODS
 from priormatch.training.schedules import short_run_momentum
-from ucr_benchmark import parse_param, pretrained_features  # beside this script
+from ucr_benchmark import parse_arm, pretrained_features  # beside this script
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_METHODS = ("pmsn", "msn", "simclr", "random_init")
@@ -41,14 +41,6 @@ def regime_data(seed: int, rare_count: int):
     arguments = {**REGIME_DEFAULTS, "seed": seed, "rare_count": rare_count}
     n_train, n_test, length = (int(arguments.pop(key)) for key in ("n_train", "n_test_per_regime", "length"))
     return make_regime_splits(n_train, n_test, length, **arguments)
-
-
-def parse_arm(text: str) -> tuple[str, dict]:
-    """``METHOD`` or ``METHOD:KEY=VALUE,...`` -> (method, SSLEncoder keywords); e.g. ``pmsn:tau=1.0``."""
-    method, _, options = text.partition(":")
-    if method not in METHODS and method != "random_init":
-        raise SystemExit(f"--methods {text!r}: unknown method {method!r}; use one of {sorted(METHODS)} or random_init")
-    return method, dict(parse_param(option) for option in options.split(",") if option)
 
 
 def run_one(arm: str, seed: int, args: argparse.Namespace) -> dict:

@@ -20,7 +20,7 @@ interrupted run resumes where it stopped; ``--report`` only prints the table fro
 
     nice python benchmarks/ucr_benchmark.py --steps 200 --batch-size 8 --max-length 0   # all 51 sets, TS2Vec budget
     python benchmarks/ucr_benchmark.py --datasets ECG5000 Coffee --methods pmsn msn
-    python benchmarks/ucr_benchmark.py --report
+    python benchmarks/ucr_benchmark.py --report --detail ECG5000      # the defaults are TS2Vec's budget
 """
 
 from __future__ import annotations
@@ -77,6 +77,14 @@ def parse_param(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"--param {text!r}: use KEY=VALUE, e.g. encoder__hidden=64")
     return key, yaml.safe_load(value)
+
+
+def parse_arm(text: str) -> tuple[str, dict]:
+    """``METHOD`` or ``METHOD:KEY=VALUE,...`` -> (method, SSLEncoder keywords); e.g. ``pmsn:tau=1.0``."""
+    method, _, options = text.partition(":")
+    if method not in METHODS and method != "random_init":
+        raise SystemExit(f"arm {text!r}: unknown method {method!r}; use one of {sorted(METHODS)} or random_init")
+    return method, dict(parse_param(option) for option in options.split(",") if option)
 
 
 def shorten(x: np.ndarray, max_length: int) -> np.ndarray:
@@ -255,9 +263,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=None, help="UCR set names (default: all sets the package ships)")
     parser.add_argument("--methods", nargs="+", default=None, help=f"methods (default: those of {DEFAULT_METHODS} registered)")
-    parser.add_argument("--steps", type=int, default=50, help="pretraining steps per data set and method")
-    parser.add_argument("--batch-size", type=int, default=32, help="pretraining batch (capped at the train size)")
-    parser.add_argument("--max-length", type=int, default=128, help="resample longer series to this length (0: native)")
+    parser.add_argument("--steps", type=int, default=200, help="pretraining steps per data set and method")
+    parser.add_argument("--batch-size", type=int, default=8, help="pretraining batch (capped at the train size)")
+    parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
     parser.add_argument("--svm-max-samples", type=int, default=2000, help="cap of the SVM's C search (TS2Vec: 10000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",

@@ -35,3 +35,10 @@ def test_ucr_report_reads_the_committed_full_run():
     done = run_script("ucr_benchmark.py", "--report", "--steps", "200", "--batch-size", "8", "--max-length", "0")
     assert done.returncode == 0, done.stderr
     assert "51 of 51 data sets complete" in done.stdout and "PMSN vs MSN:" in done.stdout
+
+
+@pytest.mark.skipif(not (BENCHMARKS / "results" / "ucr" / "steps200-b8-ema0.95-L0-svm2000-seed4").is_dir(), reason="no ECG5000 seeds")
+def test_ucr_tail_report_reads_the_committed_seeds():
+    done = run_script("ucr_tail.py", "--report", "--arms", "pmsn", "pmsn:tau=1.93", "msn")
+    assert done.returncode == 0, done.stderr
+    assert "| pmsn:tau=1.93 | 5 |" in done.stdout and "paired differences to msn" in done.stdout

@@ -1,0 +1,101 @@
+"""Head / medium / tail on one naturally long-tailed UCR set, over seeds: does a power-law prior help the tail?
+
+Same protocol and budget as ``ucr_benchmark.py`` (pretrain on the unlabelled train split, frozen
+features, RBF SVM with C by 5-fold CV on the whole train split), repeated over seeds, for arms
+``METHOD`` or ``METHOD:KEY=VALUE,...`` (``pmsn:tau=1.0``). ECG5000's train classes have
+292 / 177 / 19 / 10 / 2 series; the power law fitted to those counts has tau = 1.93. Results share
+``ucr_benchmark.py``'s cache (one JSON per data set, method, budget and seed), so seed 0 of the
+default arms is the full run's result.
+
+    nice python benchmarks/ucr_tail.py --dataset ECG5000 --arms pmsn pmsn:tau=1.0 pmsn:tau=1.93 msn simclr random_init --seeds 0 1 2 3 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ucr_benchmark import HERE, Budget, parse_arm, result_path, run_all  # noqa: E402
+
+GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_accuracy", "tail_accuracy")
+
+
+def arm_budget(arm: str, seed: int, args: argparse.Namespace) -> tuple[str, Budget]:
+    """(method, budget with the arm's options and the seed); the cache key of one run."""
+    method, params = parse_arm(arm)
+    return method, Budget(args.steps, args.batch_size, args.max_length, args.svm_max_samples, seed, tuple(params.items()))
+
+
+def load_metrics(arm: str, seeds: list[int], args: argparse.Namespace) -> dict[int, dict]:
+    """Seed -> the cached metrics of ``arm`` (seeds without a result are left out)."""
+    found = {}
+    for seed in seeds:
+        method, budget = arm_budget(arm, seed, args)
+        path = result_path(args.results_dir, args.dataset, method, budget)
+        if path.is_file():
+            found[seed] = json.loads(path.read_text())["metrics"]
+    return found
+
+
+def table(arms: list[str], seeds: list[int], args: argparse.Namespace) -> str:
+    """Markdown: mean (std over seeds) of accuracy, balanced accuracy, macro-F1 and the head/medium/tail groups."""
+    lines = ["| arm | seeds | " + " | ".join(GROUPS) + " |", "|" + " --- |" * (len(GROUPS) + 2)]
+    for arm in arms:
+        metrics = load_metrics(arm, seeds, args)
+        if not metrics:
+            continue
+        values = np.array([[m[g] for g in GROUPS] for m in metrics.values()])
+        cells = " | ".join(f"{mean:.3f} ({std:.3f})" for mean, std in zip(values.mean(0), values.std(0)))
+        lines.append(f"| {arm} | {len(metrics)} | {cells} |")
+    return "\n".join(lines)
+
+
+def paired_differences(arms: list[str], seeds: list[int], args: argparse.Namespace, baseline: str = "msn") -> str:
+    """Per-seed differences to ``baseline`` in balanced accuracy and tail accuracy, mean (std)."""
+    base = load_metrics(baseline, seeds, args)
+    lines = [f"paired differences to {baseline}, mean (std over seeds): balanced acc | tail acc"]
+    for arm in arms:
+        metrics = load_metrics(arm, seeds, args)
+        common = sorted(set(metrics) & set(base))
+        if arm == baseline or not common:
+            continue
+        diff = np.array([[metrics[s][g] - base[s][g] for g in ("balanced_accuracy", "tail_accuracy")] for s in common])
+        lines.append(f"  {arm:<16} {diff[:, 0].mean():+.3f} ({diff[:, 0].std():.3f}) | {diff[:, 1].mean():+.3f} ({diff[:, 1].std():.3f})  [{len(common)} seeds]")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="ECG5000")
+    parser.add_argument("--arms", nargs="+", default=["pmsn", "pmsn:tau=1.0", "msn", "simclr", "random_init"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
+    parser.add_argument("--svm-max-samples", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
+    parser.add_argument("--report", action="store_true", help="only print the tables from cached results")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for arm in args.arms:
+        parse_arm(arm)  # a bad arm stops before any run
+    if not args.report:
+        for seed in args.seeds:
+            for arm in args.arms:
+                method, budget = arm_budget(arm, seed, args)
+                run_all([args.dataset], [method], budget, args.results_dir)
+    print(f"{args.dataset}, {args.steps} steps of batch {args.batch_size}, RBF SVM; mean (std over seeds)")
+    print(table(args.arms, args.seeds, args))
+    if "msn" in args.arms:
+        print(paired_differences(args.arms, args.seeds, args))
+
+
+if __name__ == "__main__":
+    main()

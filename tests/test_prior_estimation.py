@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from priormatch import PriormatchError, estimate_prior, fit_power_law_exponent, power_law_prior
+from priormatch.cli import main
 from priormatch.prior_estimation import cluster_sizes, power_law_log_likelihood
 
 
@@ -60,8 +61,6 @@ def test_bad_input_is_one_line(features, clusters, message):
 
 
 def test_estimate_prior_command_writes_a_usable_prior(tmp_path, capsys, tiny_config):
-    from priormatch.cli import main
-
     run = tmp_path / "run"
     assert main(["train", "--config", str(tiny_config("msn")), "train.steps=2", "data.imbalance_ratio=10", "--out", str(run)]) == 0
     prior = tmp_path / "prior.npy"
@@ -75,8 +74,19 @@ def test_estimate_prior_command_writes_a_usable_prior(tmp_path, capsys, tiny_con
 
 
 def test_estimate_prior_command_rejects_a_non_npy_output(tmp_path, capsys):
-    from priormatch.cli import main
-
     assert main(["estimate-prior", str(tmp_path), "--out", str(tmp_path / "prior.txt")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("priormatch: error: --out") and ".npy" in err and "\n" not in err
+
+
+def test_estimate_prior_command_works_on_a_series_run(tmp_path, capsys):
+    """The same command on a series run (tiny conv net on the regime series); the labels' tau is printed for reference."""
+    run = tmp_path / "series-msn"
+    data = "data.name=regimes:n_train=300,n_test_per_regime=5,length=32,rare_count=3"
+    tiny = ["encoder.name=conv1d", "encoder.hidden=8", "encoder.depth=2", "encoder.embed_dim=16", "method.num_prototypes=8",
+            "method.projection_hidden=16", "method.projection_dim=8", "method.focal_views=1", "method.ema_momentum=0.0"]
+    assert main(["train", data, "method.name=msn", *tiny, "train.steps=2", "train.batch_size=32", "train.progress=false", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["estimate-prior", str(run), "--clusters", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "cluster sizes (gmm, 300 samples)" in out and "estimated tau = " in out and "class counts" in out

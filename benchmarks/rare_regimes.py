@@ -30,7 +30,7 @@ from priormatch.data import REGIME_DEFAULTS, make_regime_splits
 from priormatch.evaluation import LinearProbe
 from priormatch.methods import METHODS
 from priormatch.training.schedules import short_run_momentum
-from ucr_benchmark import parse_arm, pretrained_features  # beside this script
+from ucr_benchmark import paired_line, parse_arm, pretrained_features  # beside this script
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_METHODS = ("pmsn", "msn", "simclr", "random_init")
@@ -89,9 +89,9 @@ def paired_differences(records: list[dict], methods: list[str], rare: int, basel
         seeds = sorted(seed for m, seed in by_seed if m == method and (baseline, seed) in by_seed)
         if method == baseline or not seeds:
             continue
-        rare_diff = np.array([by_seed[method, s][-rare:].mean() - by_seed[baseline, s][-rare:].mean() for s in seeds])
-        balanced_diff = np.array([by_seed[method, s].mean() - by_seed[baseline, s].mean() for s in seeds])
-        lines.append(f"  {method:<16} {rare_diff.mean():+.3f} ({rare_diff.std():.3f}) | {balanced_diff.mean():+.3f} ({balanced_diff.std():.3f})  [{len(seeds)} seeds]")
+        diff = np.array([[by_seed[method, s][-rare:].mean() - by_seed[baseline, s][-rare:].mean(),
+                          by_seed[method, s].mean() - by_seed[baseline, s].mean()] for s in seeds])  # (seeds, 2)
+        lines.append(paired_line(method, diff))
     return "\n".join(lines)
 
 

@@ -87,6 +87,22 @@ def parse_arm(text: str) -> tuple[str, dict]:
     return method, dict(parse_param(option) for option in options.split(",") if option)
 
 
+def paired_line(arm: str, differences: np.ndarray) -> str:
+    """One line of per-seed differences to a baseline, (seeds, columns): "arm  +m (std) | +m (std)  [n seeds]"."""
+    cells = " | ".join(f"{column.mean():+.3f} ({column.std():.3f})" for column in differences.T)
+    return f"  {arm:<16} {cells}  [{len(differences)} seeds]"
+
+
+def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    """The per-run budget options (defaults: TS2Vec's budget) and the cache directory, shared with ucr_tail.py."""
+    parser.add_argument("--steps", type=int, default=200, help="pretraining steps per data set and method")
+    parser.add_argument("--batch-size", type=int, default=8, help="pretraining batch (capped at the train size)")
+    parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
+    parser.add_argument("--svm-max-samples", type=int, default=2000, help="cap of the SVM's C search (TS2Vec: 10000)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
+
+
 def shorten(x: np.ndarray, max_length: int) -> np.ndarray:
     """(n, C, T) -> (n, C, min(T, max_length)) by NaN-aware linear resampling over the whole length."""
     if max_length <= 0 or x.shape[2] <= max_length:
@@ -263,15 +279,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=None, help="UCR set names (default: all sets the package ships)")
     parser.add_argument("--methods", nargs="+", default=None, help=f"methods (default: those of {DEFAULT_METHODS} registered)")
-    parser.add_argument("--steps", type=int, default=200, help="pretraining steps per data set and method")
-    parser.add_argument("--batch-size", type=int, default=8, help="pretraining batch (capped at the train size)")
-    parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
-    parser.add_argument("--svm-max-samples", type=int, default=2000, help="cap of the SVM's C search (TS2Vec: 10000)")
+    add_budget_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
                         help="extra SSLEncoder keyword (repeatable; part of the cache key), e.g. encoder__hidden=64")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
-    parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
     parser.add_argument("--report", action="store_true", help="only print the table from cached results")
     parser.add_argument("--detail", nargs="+", default=[], metavar="NAME", help="also print per-class / head-tail tables of these sets")
     args = parser.parse_args()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ucr_benchmark import HERE, Budget, parse_arm, result_path, run_all  # noqa: E402
+from ucr_benchmark import Budget, add_budget_arguments, paired_line, parse_arm, result_path, run_all  # noqa: E402
 
 GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_accuracy", "tail_accuracy")
 
@@ -66,7 +66,7 @@ def paired_differences(arms: list[str], seeds: list[int], args: argparse.Namespa
         if arm == baseline or not common:
             continue
         diff = np.array([[metrics[s][g] - base[s][g] for g in ("balanced_accuracy", "tail_accuracy")] for s in common])
-        lines.append(f"  {arm:<16} {diff[:, 0].mean():+.3f} ({diff[:, 0].std():.3f}) | {diff[:, 1].mean():+.3f} ({diff[:, 1].std():.3f})  [{len(common)} seeds]")
+        lines.append(paired_line(arm, diff))
     return "\n".join(lines)
 
 
@@ -75,12 +75,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="ECG5000")
     parser.add_argument("--arms", nargs="+", default=["pmsn", "pmsn:tau=1.0", "msn", "simclr", "random_init"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
-    parser.add_argument("--svm-max-samples", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
+    add_budget_arguments(parser)
     parser.add_argument("--report", action="store_true", help="only print the tables from cached results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

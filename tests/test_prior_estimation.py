@@ -3,10 +3,11 @@ clustering on synthetic blobs of known sizes, and the ``estimate-prior`` command
 
 import numpy as np
 import pytest
+import torch
 
 from priormatch import PriormatchError, estimate_prior, fit_power_law_exponent, power_law_prior
 from priormatch.cli import main
-from priormatch.prior_estimation import cluster_sizes, power_law_log_likelihood
+from priormatch.prior_estimation import PriorEstimate, cluster_sizes, power_law_log_likelihood, prototype_exponent
 
 
 def test_log_likelihood_matches_a_hand_computation():
@@ -49,6 +50,18 @@ def test_estimate_recovers_a_power_law_profile():
     estimate = estimate_prior(_blobs(sizes, seed=1), 6)
     assert estimate.tau == pytest.approx(1.0, abs=0.05)
     assert estimate.power_law(64).shape == (64,) and estimate.profile(64).sum().item() == pytest.approx(1.0)
+
+
+def test_prototype_exponent_keeps_the_cluster_level_law_over_k_prototypes():
+    assert prototype_exponent(1.0, 10, 10) == pytest.approx(1.0, abs=1e-4)  # k = C: the same law
+    assert prototype_exponent(0.0, 10, 1024) == pytest.approx(0.0, abs=1e-4)
+    tau_k = prototype_exponent(1.0, 10, 1024)
+    assert tau_k == pytest.approx(0.50, abs=0.01)  # the C-level tau itself would put 69% on the head tenth
+    head = power_law_prior(1024, tau_k)[:102].sum().item()
+    assert abs(head - power_law_prior(10, 1.0)[0].item()) < 0.05
+    assert power_law_prior(1024, 1.0)[:102].sum().item() > 0.65
+    estimate = PriorEstimate(np.array([500, 250, 167, 125]), 1.0)
+    torch.testing.assert_close(estimate.power_law(64), power_law_prior(64, estimate.prototype_tau(64)))
 
 
 @pytest.mark.parametrize(

@@ -62,3 +62,26 @@ def test_class_counts_prior_is_sorted_profile_stretched_to_k():
     stretched = pm.prior_from_class_counts([10, 30, 60], 6)
     torch.testing.assert_close(stretched, torch.tensor([60, 60, 30, 30, 10, 10.0]) / 200)
     assert math.isclose(stretched.sum().item(), 1.0, abs_tol=1e-6)
+
+
+def test_class_counts_prior_is_exact_when_k_is_not_a_multiple_of_c():
+    # frequencies 0.5 / 0.3 / 0.2 tile [0, 1) in thirds; four prototypes cover quarters of it
+    prior = pm.prior_from_class_counts([2, 5, 3], 4).double()
+    torch.testing.assert_close(prior, torch.tensor([0.375, 0.275, 0.2, 0.15], dtype=torch.float64))
+    # the prior's cumulative mass at every prototype boundary j / k is the classes' mass below j / k
+    frequencies = [0.5, 0.3, 0.2]
+
+    def class_mass_below(x: float) -> float:
+        whole = int(x * 3)
+        return sum(frequencies[:whole]) + (frequencies[whole] * (3 * x - whole) if whole < 3 else 0.0)
+
+    for k in (5, 7, 11, 999, 1024):
+        cumulative = np.cumsum(pm.prior_from_class_counts([2, 5, 3], k).double().numpy())
+        expected = [class_mass_below(j / k) for j in range(1, k + 1)]
+        np.testing.assert_allclose(cumulative, expected, atol=1e-6)
+        if k % 3 == 0:  # whole prototypes per class: each class keeps exactly its frequency
+            np.testing.assert_allclose(cumulative[[k // 3 - 1, 2 * k // 3 - 1]], [0.5, 0.8], atol=1e-6)
+
+
+def test_class_counts_prior_with_fewer_prototypes_than_classes_merges_classes():
+    torch.testing.assert_close(pm.prior_from_class_counts([4, 3, 2, 1], 2), torch.tensor([0.7, 0.3]))

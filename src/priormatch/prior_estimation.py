@@ -24,7 +24,7 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 from priormatch.errors import PriormatchError
-from priormatch.priors import power_law_prior, prior_from_class_counts
+from priormatch.priors import power_law_prior, prior_from_class_counts, spread_profile
 
 CLUSTERINGS = ("gmm", "kmeans")
 MAX_TAU = 10.0
@@ -79,19 +79,41 @@ def cluster_sizes(
     return np.sort(np.bincount(assignments, minlength=num_clusters))[::-1]
 
 
+def prototype_exponent(tau: float, num_clusters: int, k: int) -> float:
+    """The exponent of a power law over ``k`` prototypes equivalent to pi_c ∝ c^-tau over C clusters.
+
+    A tau fitted over C clusters is not the tau to give PMSN with k prototypes: over k = 1024
+    prototypes, tau = 1 puts 69% of the mass on the first tenth of them, while over C = 10 clusters
+    it puts 34% on the first one. The C-level law is spread over k prototypes with each cluster's
+    mass on its 1/C of them (:func:`priormatch.priors.spread_profile`), and the k-level exponent is
+    the maximum-likelihood fit to that profile, i.e. the power law over k prototypes closest to it
+    in KL. Head and tail mass then agree with the C-level law as closely as one exponent allows:
+    for C = 10, k = 1024 and tau = 1 this gives tau_k = 0.50, whose first tenth of the prototypes
+    holds 30% of the mass (the head cluster's 34%) and whose last tenth 5.2% (3.4%). Steeper laws
+    are matched less closely (tau = 2: 48% vs 65% head); the exact profile is
+    ``prior_from_class_counts(power_law_prior(C, tau), k)``, or ``estimate-prior --out``.
+    """
+    frequencies = power_law_prior(num_clusters, tau).double().numpy()
+    return fit_power_law_exponent(spread_profile(frequencies, k))
+
+
 @dataclass(frozen=True)
 class PriorEstimate:
     """A label-free estimate of the cluster-size profile and its power-law exponent."""
 
     sizes: np.ndarray  # (C,) cluster sizes, decreasing
-    tau: float  # maximum-likelihood power-law exponent of ``sizes``
+    tau: float  # maximum-likelihood power-law exponent of ``sizes``, over the C clusters
+
+    def prototype_tau(self, k: int) -> float:
+        """The exponent to use with k prototypes (``method.tau``): :func:`prototype_exponent`."""
+        return prototype_exponent(self.tau, len(self.sizes), k)
 
     def power_law(self, k: int) -> Tensor:
-        """(k,) pi_j ∝ j^-tau over k prototypes."""
-        return power_law_prior(k, self.tau)
+        """(k,) pi_j ∝ j^-tau_k over k prototypes, tau_k = :meth:`prototype_tau`."""
+        return power_law_prior(k, self.prototype_tau(k))
 
     def profile(self, k: int) -> Tensor:
-        """(k,) the measured size profile stretched over k prototypes (priors.prior_from_class_counts)."""
+        """(k,) the measured size profile spread over k prototypes (priors.prior_from_class_counts)."""
         return prior_from_class_counts(self.sizes, k)
 
 

@@ -70,15 +70,32 @@ def prior_from_class_counts(counts: Sequence[float] | np.ndarray, k: int) -> Ten
     """(k,) a prior with the shape of a class-frequency profile, spread over k prototypes.
 
     Counts are sorted in decreasing order (prior mass is attached to prototype index, not to a
-    class) and the profile is stretched piecewise-constantly to k entries: prototype j receives
-    the frequency of class floor(j * C / k). With k = C this is the sorted class frequency.
+    class). The C classes tile [0, 1) in that order, each on an interval of width 1/C carrying its
+    frequency; prototype j covers [j/k, (j+1)/k) and receives the mass of what it covers. So the
+    prior's cumulative mass equals the classes' at every class boundary, for any k: with k = C this
+    is the sorted class frequency, with k a multiple of C each class is split evenly over k / C
+    prototypes, and otherwise a prototype that straddles two classes takes its share of each
+    (rounding every class to a whole number of prototypes would give a class mass off by up to
+    one prototype's share of its neighbour's).
     """
+    _check_num_prototypes(k)
     counts_array = np.asarray(counts, dtype=np.float64)
     if counts_array.ndim != 1 or counts_array.size == 0:
         raise PriormatchError(f"class counts must be a non-empty 1-D list; got shape {counts_array.shape}")
-    profile = np.sort(counts_array)[::-1]
-    stretched = profile[(np.arange(k) * len(profile)) // k]
-    return prior_from_values(stretched, k, source="class counts")
+    frequencies = prior_from_values(counts_array, counts_array.size, source="class counts").double().numpy()
+    return torch.from_numpy(spread_profile(frequencies, k)).to(torch.float32)
+
+
+def spread_profile(frequencies: np.ndarray, k: int) -> np.ndarray:
+    """(k,) float64 masses of k equal-width prototype intervals over C equal-width class intervals.
+
+    ``frequencies`` (C,) sums to 1; the result is non-increasing when they are sorted decreasingly.
+    """
+    frequencies = np.sort(np.asarray(frequencies, dtype=np.float64))[::-1]
+    class_edges = np.arange(frequencies.size + 1) / frequencies.size
+    cumulative = np.concatenate([[0.0], np.cumsum(frequencies)])
+    masses = np.diff(np.interp(np.arange(k + 1) / k, class_edges, cumulative))
+    return np.minimum.accumulate(np.clip(masses, 0.0, None))  # exact up to rounding; keeps the order
 
 
 def load_prior_file(path: str | Path, k: int) -> Tensor:

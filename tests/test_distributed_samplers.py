@@ -58,7 +58,8 @@ def test_global_mode_every_rank_draws_from_the_same_k_classes() -> None:
     sampler = make("imbalanced_global", 4)
     for batch in sampler.epoch_batches(0):
         classes = [set(LABELS[rank_slice(batch, r, 4)]) for r in range(4)]
-        assert set().union(*classes) == set(LABELS[batch]) and len(set(LABELS[batch])) == 2
+        assert set().union(*classes) == set(LABELS[batch]) and len(set(LABELS[batch])) <= 3
+    assert np.mean(sampler.classes_per_group(0) == 2) >= 0.7  # 60 per class in shares of 24: some straddle
 
 
 def test_per_rank_mode_each_rank_draws_its_own_k_classes() -> None:
@@ -66,6 +67,7 @@ def test_per_rank_mode_each_rank_draws_its_own_k_classes() -> None:
     union_sizes = []
     for batch in sampler.epoch_batches(0):
         for r in range(4):
-            assert len(set(LABELS[rank_slice(batch, r, 4)])) == 2
+            assert len(set(LABELS[rank_slice(batch, r, 4)])) <= 3
         union_sizes.append(len(set(LABELS[batch])))
     assert max(union_sizes) > 2
+    assert np.mean(sampler.classes_per_group(0) == 2) >= 0.9

@@ -7,8 +7,9 @@ batch-statistics objectives equal to single-process runs. Each epoch is a pure f
 ``(seed, epoch)``, so :func:`batch_indices` can resume at any global step.
 
 :class:`ClassImbalancedSampler` builds the paper's class-imbalanced batches (Assran et al. 2023,
-claim 2): each batch holds samples of only k classes, while every sample keeps the same chance
-of being seen (each one at most once per epoch, all but a small documented remainder exactly once).
+claim 2): each batch is made of k class-sorted runs of samples, so it holds about k classes,
+while every sample, on any class profile (long-tailed included), is seen exactly once per epoch
+except a uniformly random remainder of fewer than one batch, as with :class:`ShuffleSampler`.
 """
 
 from __future__ import annotations
@@ -69,28 +70,27 @@ class ShuffleSampler(GlobalBatchSampler):
 
 
 class ClassImbalancedSampler(GlobalBatchSampler):
-    """Batches whose samples come from only ``classes_per_batch`` (k) classes.
+    """Batches whose groups hold ``classes_per_batch`` (k) classes, every sample once per epoch.
 
-    A *group* is ``group_size`` samples made of k class-pure chunks of ``group_size / k``
-    samples from k distinct classes, shuffled within the group. In ``"global"`` mode a group is
-    the whole global batch; in ``"per_rank"`` mode it is one rank's local batch
-    (``global_batch_size / world_size``), so each rank draws its own k classes and the global
-    batch holds up to ``world_size * k`` classes.
+    A *group* is ``group_size`` samples. In ``"global"`` mode a group is the whole global batch; in
+    ``"per_rank"`` mode it is one rank's local batch (``global_batch_size / world_size``), so each
+    rank draws its own classes and the global batch holds up to ``world_size * k`` classes.
 
-    Per epoch, seeded by (seed, epoch): each class is shuffled and cut into chunks; chunks are
-    assigned to groups by drawing k distinct classes with probability proportional to their
-    remaining chunks, always including any class that would otherwise be left over (so all
-    chunks are used); groups are shuffled and consecutive groups form the batches.
+    Per epoch, seeded by (seed, epoch): drop a uniformly random ``dropped_per_epoch`` samples
+    (``num_samples mod global_batch_size``, fewer than one batch, as :class:`ShuffleSampler`
+    drops); queue the classes in a random order, each with its samples shuffled; fill groups one
+    after another from k *active* classes, each giving an equal share (``group_size / k``) or all
+    it has left if less, the others making up the difference (:func:`_equal_shares`); a class that
+    runs out is replaced by the next in the queue, and when the active classes cannot fill a group
+    the next classes join it. Groups are then shuffled within and among themselves.
 
-    Left over each epoch (not seen in that epoch, a different random set every epoch):
-
-    * each class's last ``n_c mod chunk_size`` samples (fewer than one chunk per class);
-    * when one class has more chunks than the others can pair with (a class with more than
-      1/k of all chunks), its excess chunks;
-    * in ``"per_rank"`` mode, fewer than ``world_size`` groups that do not fill a global batch.
-
-    The count is the same every epoch: ``dropped_per_epoch``. With balanced classes it is below
-    ``num_classes * chunk_size + global_batch_size`` samples.
+    So every kept sample appears exactly once per epoch on any class profile (the sampling
+    marginal is uniform per sample, with as many batches per epoch as shuffled training), and a
+    group holds exactly k classes, ``group_size / k`` samples each, while the active classes are
+    larger than a share; it holds unequal shares of k classes when one runs out, and more than k
+    classes only where the remaining active classes are together smaller than a group (the tail
+    classes of a long-tailed profile, and the epoch's last groups). :meth:`classes_per_group`
+    counts them for an epoch.
     """
 
     def __init__(
@@ -104,45 +104,91 @@ class ClassImbalancedSampler(GlobalBatchSampler):
         mode: Mode = "global",
     ) -> None:
         super().__init__()
-        labels = np.asarray(labels)
+        self.labels = np.asarray(labels)
         self.global_batch_size = global_batch_size
         self.classes_per_batch = classes_per_batch
         self.seed = seed
         self.world_size = world_size
         self.mode = mode
-        self.num_samples = len(labels)
-        self.classes = np.unique(labels)
-        self._members = [np.flatnonzero(labels == c) for c in self.classes]
+        self.num_samples = len(self.labels)
+        self.classes, self._class_codes = np.unique(self.labels, return_inverse=True)
         self.group_size, self.groups_per_batch = _group_layout(
             global_batch_size, classes_per_batch, world_size, mode, len(self.classes)
         )
         _check_batch_size(global_batch_size, self.num_samples)
-        self.chunk_size = self.group_size // classes_per_batch
-        chunks = np.array([len(m) // self.chunk_size for m in self._members])
-        self._num_groups = _max_groups(chunks, classes_per_batch)
-        self.batches_per_epoch = self._num_groups // self.groups_per_batch
-        if self.batches_per_epoch == 0:
-            raise PriormatchError(
-                f"class-imbalanced batches of {global_batch_size} samples from {classes_per_batch} classes "
-                f"(data.classes_per_batch) need more samples per class than the data have "
-                f"(chunks per class: {chunks.tolist()}); lower the batch size or raise data.classes_per_batch"
-            )
+        self.batches_per_epoch = self.num_samples // global_batch_size
         self.dropped_per_epoch = self.num_samples - self.batches_per_epoch * global_batch_size
 
     def _build_epoch(self, epoch: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, epoch])
-        k, m = self.classes_per_batch, self.chunk_size
-        chunks = [rng.permutation(members)[: len(members) // m * m].reshape(-1, m) for members in self._members]
-        counts = _trim_counts(np.array([len(c) for c in chunks]), self._num_groups, k, rng)
-        groups = np.empty((self._num_groups, self.group_size), dtype=np.int64)
-        next_chunk = np.zeros(len(chunks), dtype=np.int64)
-        for g, chosen in enumerate(_schedule_classes(counts, k, rng)):
-            group = np.concatenate([chunks[c][next_chunk[c]] for c in chosen])
-            next_chunk[chosen] += 1
-            groups[g] = rng.permutation(group)
-        groups = groups[rng.permutation(self._num_groups)]
-        used = self.batches_per_epoch * self.groups_per_batch
-        return groups[:used].reshape(self.batches_per_epoch, self.global_batch_size)
+        kept = rng.permutation(self.num_samples)[: self.batches_per_epoch * self.global_batch_size]
+        class_rank = rng.permutation(len(self.classes))[self._class_codes[kept]]
+        ordered = kept[np.argsort(class_rank, kind="stable")]  # class by class, random order, shuffled within
+        groups = _fill_groups(ordered, self._class_codes[ordered], self.group_size, self.classes_per_batch)
+        groups = rng.permuted(groups, axis=1)[rng.permutation(len(groups))]
+        return groups.reshape(self.batches_per_epoch, self.global_batch_size)
+
+    def classes_per_group(self, epoch: int) -> np.ndarray:
+        """(batches_per_epoch * groups_per_batch,) number of distinct classes in each group of ``epoch``."""
+        groups = self._class_codes[self.epoch_batches(epoch)].reshape(-1, self.group_size)
+        return np.array([len(np.unique(group)) for group in groups])
+
+
+def _fill_groups(ordered: np.ndarray, codes: np.ndarray, group_size: int, k: int) -> np.ndarray:
+    """(len(ordered) / group_size, group_size) groups cut from class-sorted indices, each used once.
+
+    ``ordered`` (n,) holds the indices class by class, ``codes`` (n,) their classes. It is cut
+    into k *lanes* of n / k consecutive indices, and each lane into *pieces* (its runs of one
+    class). A group takes from the current piece of every lane, equal shares (:func:`_equal_shares`:
+    a piece with fewer left gives what it has and the others make up the difference); a lane whose
+    piece runs out moves on to its next piece. The lanes hold equally many samples, so all of them
+    run until the last groups; a class larger than a lane spans two lanes and fills two shares of
+    some groups. When the current pieces cannot fill a group, the next pieces of the fullest lanes
+    join it.
+    """
+    lanes = [_pieces(lane, lane_codes) for lane, lane_codes in zip(np.split(ordered, k), np.split(codes, k))]
+    groups = []
+    for _ in range(len(ordered) // group_size):
+        depth = _pieces_needed(lanes, group_size)
+        active = [piece for lane, d in zip(lanes, depth) for piece in lane[:d]]
+        takes = _equal_shares(np.array([len(piece) for piece in active]), group_size)
+        groups.append(np.concatenate([piece[:t] for piece, t in zip(active, takes)]))
+        consumed = iter(takes)
+        for position, (lane, d) in enumerate(zip(lanes, depth)):
+            cut = [piece[next(consumed) :] for piece in lane[:d]]
+            lanes[position] = [piece for piece in cut + lane[d:] if len(piece)]
+    return np.stack(groups)
+
+
+def _pieces(indices: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
+    """``indices`` split where ``codes`` changes: the runs of one class, in order."""
+    return np.split(indices, np.flatnonzero(np.diff(codes)) + 1)
+
+
+def _pieces_needed(lanes: list[list[np.ndarray]], group_size: int) -> list[int]:
+    """How many front pieces of each lane the next group draws on: the first of every non-empty
+    lane, plus the next pieces of the lanes with the most left until they hold ``group_size``."""
+    depth = [min(1, len(lane)) for lane in lanes]
+    held = sum(len(lane[0]) for lane in lanes if lane)
+    while held < group_size:
+        beyond = [sum(len(piece) for piece in lane[d:]) for lane, d in zip(lanes, depth)]
+        fullest = int(np.argmax(beyond))
+        held += len(lanes[fullest][depth[fullest]])
+        depth[fullest] += 1
+    return depth
+
+
+def _equal_shares(available: np.ndarray, total: int) -> np.ndarray:
+    """Integer takes (same shape as ``available``) summing to ``total`` <= available.sum(), each at
+    most its availability and otherwise as equal as possible (water-filling, smallest first)."""
+    takes = np.zeros_like(available)
+    left = total
+    for position, index in enumerate(np.argsort(available, kind="stable")):
+        takes[index] = min(available[index], left // (len(available) - position))
+        left -= takes[index]
+    for index in np.argsort(-(available - takes), kind="stable")[:left]:  # rounding leftovers, one each
+        takes[index] += 1
+    return takes
 
 
 def rank_slice(global_batch: np.ndarray, rank: int, world_size: int) -> np.ndarray:
@@ -201,54 +247,3 @@ def _group_layout(
             f"use a batch size that gives each of the {classes_per_batch} classes the same number of samples"
         )
     return group_size, groups_per_batch
-
-
-def _max_groups(chunks: np.ndarray, k: int) -> int:
-    """Most groups of k chunks from distinct classes: the largest R with sum(min(chunks, R)) >= k R.
-
-    ``sum(min(chunks, R)) - k R`` is concave in R and 0 at R = 0, so the feasible R form an
-    interval starting at 0 and bisection finds its end.
-    """
-    low, high = 0, int(chunks.sum()) // k  # low is feasible; answer in [low, high]
-    while low < high:
-        middle = (low + high + 1) // 2
-        if np.minimum(chunks, middle).sum() >= k * middle:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _trim_counts(chunks: np.ndarray, num_groups: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Chunks per class to use: at most ``num_groups`` per class, randomly trimmed to ``k * num_groups``.
-
-    The result can always be split into ``num_groups`` groups of k distinct classes.
-    """
-    counts = np.minimum(chunks, num_groups)
-    excess = int(counts.sum()) - k * num_groups
-    if excess > 0:
-        owner = np.repeat(np.arange(len(counts)), counts)
-        dropped = rng.choice(len(owner), size=excess, replace=False)
-        counts = counts - np.bincount(owner[dropped], minlength=len(counts))
-    return counts
-
-
-def _schedule_classes(counts: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """The k distinct classes of each group, using every chunk in ``counts`` (sum = k * groups).
-
-    Invariant: no class has more chunks than groups remain. A class with exactly that many must
-    be in the next group; the other places are drawn in proportion to the remaining chunks.
-    """
-    counts = counts.copy()
-    remaining = int(counts.sum()) // k
-    schedule = []
-    while remaining > 0:
-        forced = np.flatnonzero(counts == remaining)
-        optional = np.flatnonzero((counts > 0) & (counts < remaining))
-        weights = counts[optional] / counts[optional].sum() if len(optional) else None
-        drawn = rng.choice(optional, size=k - len(forced), replace=False, p=weights)
-        chosen = np.concatenate([forced, drawn])
-        counts[chosen] -= 1
-        schedule.append(chosen)
-        remaining -= 1
-    return schedule

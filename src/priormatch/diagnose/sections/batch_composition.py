@@ -8,28 +8,37 @@ from priormatch.diagnose.experiments import SHUFFLED, TITLES
 from priormatch.diagnose.figures.gallery import gallery_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
-from priormatch.diagnose.results import RunResult, arms, conditions, values
-from priormatch.diagnose.tables import cell, difference_cell, relative_cell, seeds_note
+from priormatch.diagnose.results import BASELINE_LABELS, RunResult, arms, conditions, recorded_baselines, reference_arm, values
+from priormatch.diagnose.tables import cell, difference_cell, reference_note, relative_cell, seeds_note
 from priormatch.diagnose.verdicts import Verdict, batch_composition_verdict, prototype_verdict
 
 EXPERIMENT = "batch_composition"
 
 
+def drop_rows(results: list[RunResult], method: str, label: str, baseline: str = "") -> list[list[str]]:
+    """One row per class-imbalanced condition: ``method``'s runs (or their ``baseline``) against shuffled batches."""
+    linear_base = values(results, method, SHUFFLED, probe="linear", baseline=baseline)
+    knn_base = values(results, method, SHUFFLED, probe="knn", baseline=baseline)
+    rows = []
+    for condition in [c for c in conditions(results) if c != SHUFFLED]:
+        linear = values(results, method, condition, probe="linear", baseline=baseline)
+        knn = values(results, method, condition, probe="knn", baseline=baseline)
+        rows.append([
+            label, condition, cell(linear_base), cell(linear), difference_cell(linear_base, linear),
+            relative_cell(linear_base, linear), cell(knn_base), cell(knn), difference_cell(knn_base, knn),
+        ])
+    return rows
+
+
 def drop_table(results: list[RunResult]) -> Table:
     columns = ["method", "batches", "linear shuffled", "linear", "linear change (pp)", "relative", "kNN shuffled", "kNN", "kNN change (pp)"]
-    rows = []
-    for method in arms(results):
-        linear_base = values(results, method, SHUFFLED, probe="linear")
-        knn_base = values(results, method, SHUFFLED, probe="knn")
-        for condition in [c for c in conditions(results) if c != SHUFFLED]:
-            linear = values(results, method, condition, probe="linear")
-            knn = values(results, method, condition, probe="knn")
-            rows.append([
-                method, condition, cell(linear_base), cell(linear), difference_cell(linear_base, linear),
-                relative_cell(linear_base, linear), cell(knn_base), cell(knn), difference_cell(knn_base, knn),
-            ])
+    rows = [row for method in arms(results) for row in drop_rows(results, method, method)]
+    baselines = recorded_baselines(results)
+    for baseline in baselines:
+        rows += drop_rows(results, reference_arm(results), BASELINE_LABELS[baseline], baseline)
     seeds = {len(values(results, m, c)) for m in arms(results) for c in conditions(results)}
-    return Table(columns, rows, "Test accuracy after pretraining on the same balanced subset; " + seeds_note(seeds))
+    caption = "Test accuracy after pretraining on the same balanced subset; " + seeds_note(seeds)
+    return Table(columns, rows, caption + reference_note(baselines, reference_arm(results)))
 
 
 def _runs(results: list[RunResult], method: str, condition: str) -> list[RunResult]:
@@ -68,7 +77,8 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     section = Section(TITLES[EXPERIMENT])
     section.paragraphs.append(
         "Every method pretrains on the same class-balanced subset twice: with shuffled batches, and with batches that each "
-        "hold only k classes (every image is still seen once per epoch; only the composition of the batches changes). "
+        "hold about k classes (every image is still seen exactly once per epoch, with as many steps as shuffled training; "
+        "only the composition of the batches changes). "
         f"Methods without a batch-level regulariser (the reference group): {', '.join(experiment.no_batch_regulariser)}."
     )
     section.tables.append(drop_table(results))

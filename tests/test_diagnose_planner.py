@@ -15,13 +15,16 @@ from priormatch.training.loop import train
 from priormatch.training.run_dir import RunDirectory
 
 TINY = ["experiments=[prior_matching]", "prior_matching.taus=[1.0]", "prior_matching.imbalance_ratios=[1.0]",
+        "prior_matching.sinkhorn_marginals=[prior]",
         "seeds=1", "base.train.steps=2", "base.eval.probes=[knn]"]
 
 
 def test_cells_per_experiment_follow_the_grids():
     config = load_diagnose_config("quick")
     assert len(EXPERIMENTS["batch_composition"](config)) == 6 * 2
-    assert len(EXPERIMENTS["prior_matching"](config)) == 2 * (1 + 2)
+    assert len(EXPERIMENTS["prior_matching"](config)) == 2 * (1 + 2 * 2)  # baseline + 2 taus x 2 target balancings
+    arms = {cell.arm for cell in EXPERIMENTS["prior_matching"](config)}
+    assert {"msn", "pmsn tau=1 uniform targets", "pmsn tau=1 prior targets"} <= arms
     assert len(EXPERIMENTS["overlay"](config)) == 2
 
 
@@ -83,3 +86,10 @@ def test_run_state_of_partial_directories(tmp_path, state_files, expected):
     for name in state_files:
         (tmp_path / name).write_text("x")
     assert run_state(RunDirectory(tmp_path)) == expected
+
+
+def test_class_order_can_vary_with_the_seed(tmp_path):
+    fixed = make_plan(load_diagnose_config("smoke"), tmp_path).runs
+    varied = make_plan(load_diagnose_config("smoke", ["class_order_per_seed=true"]), tmp_path).runs
+    assert {r.config.data.class_order_seed for r in fixed} == {0}
+    assert all(r.config.data.class_order_seed == r.seed for r in varied) and len({r.seed for r in varied}) > 1

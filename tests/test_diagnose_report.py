@@ -52,3 +52,11 @@ def test_markdown_twin_writes_figures_beside_it(tmp_path):
         assert f"](figures/{name}.png)" in text
         assert (tmp_path / "figures" / f"{name}.png").read_bytes().startswith(PNG_MAGIC)
     assert "| msn | 71.0 ± 1.0 |" in text and "a \\| pipe" not in text  # paragraphs are not table cells
+
+
+def test_test_split_note_states_the_balance_as_recorded():
+    from priormatch.diagnose.tables import test_split_note
+
+    assert test_split_note([{"test_class_counts": [100, 100]}]) == "test split balanced (100 per class)"
+    assert test_split_note([{"test_class_counts": [1000, 12]}]) == "test split imbalanced (class counts 12 to 1,000)"
+    assert test_split_note([{}]) == "test split balance not recorded"

@@ -47,8 +47,10 @@ def test_markdown_twin_and_summary(smoke_dir):
     assert (smoke_dir / "figures" / "gallery-msn.png").is_file() and "](figures/usage-msn-batches.png)" in text
     summary = json.loads((smoke_dir / "summary.json").read_text())
     assert set(summary["experiments"]) == {"batch_composition", "prior_matching", "overlay"}
-    outcomes = [v["outcome"] for e in summary["experiments"].values() for v in e["verdicts"].values()]
-    assert outcomes and set(outcomes) <= {"agrees", "disagrees", "inconclusive"}
+    verdicts = [v for e in summary["experiments"].values() for v in e["verdicts"]]
+    assert verdicts and all(set(v) >= {"claim", "verdict", "alpha", "effect", "ci_low", "ci_high"} for v in verdicts)
+    # the smoke runs are far too short to learn: the gate refuses to judge every claim
+    assert {v["verdict"] for v in verdicts} == {"not_judged"} and all(v["alpha"] == 0.05 for v in verdicts)
     assert any((run / "eval_digit.json").is_file() for run in _runs(smoke_dir, "pmsn"))
 
 

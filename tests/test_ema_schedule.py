@@ -29,6 +29,27 @@ def test_initial_weight_matches_real_ema_updates(steps, start, end):
     assert teacher.weight.item() == pytest.approx(ema_initial_weight(steps, start=start, end=end), rel=1e-9)
 
 
+def test_teacher_keeps_batch_norm_statistics_of_its_own_inputs():
+    """The student sees wide (masked / focal-like) inputs, the teacher narrow ones: after EMA updates
+    the teacher's running variance follows its inputs, not the student's; "copy" restores the old rule."""
+    student = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+    teacher = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+    teacher.load_state_dict(student.state_dict())
+    nn.init.eye_(student[0].weight), nn.init.zeros_(student[0].bias)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        student(2.0 * torch.randn(256, 4, generator=generator))  # variance 4
+        with torch.no_grad():
+            teacher(0.5 * torch.randn(256, 4, generator=generator))  # variance ~0.25 after the (converging) linear layer
+        ema_update_(teacher, student, 0.0)  # teacher weights = student weights: the linear layer is the identity
+    torch.testing.assert_close(teacher[1].running_var, torch.full((4,), 0.25), atol=0.05, rtol=0)
+    torch.testing.assert_close(student[1].running_var, torch.full((4,), 4.0), atol=0.6, rtol=0)
+    ema_update_(teacher, student, 0.5, normalisation_statistics="copy")
+    torch.testing.assert_close(teacher[1].running_var, student[1].running_var)
+    with pytest.raises(ValueError, match="normalisation_statistics"):
+        ema_update_(teacher, student, 0.5, normalisation_statistics="mean")
+
+
 @pytest.mark.parametrize("steps", [20, 125, 200, 1000])
 def test_short_run_momentum_leaves_under_one_percent_of_the_initialisation(steps):
     assert ema_initial_weight(steps, start=short_run_momentum(steps), end=1.0) < 0.01

@@ -5,27 +5,35 @@ from pathlib import Path
 import pytest
 import torch
 
+from priormatch.data import dataset_kind
 from priormatch.encoders import build_encoder
 from priormatch.methods import METHODS, DataInfo, build_method
 from priormatch.training.config import raw_config, resolve_config
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny"
-INPUT_SHAPE = (1, 8, 8)
+# (global, focal) sample shapes by the data kind of the tiny config (ts2vec's is series).
+SAMPLE_SHAPES = {"image": ((1, 8, 8), (1, 4, 4)), "series": ((1, 32), (1, 16))}
 
 
 def tiny_method(name: str, seed: int = 0):
-    config = resolve_config(raw_config([TINY / f"{name}.yaml"]), data_kind=lambda _: "image")
+    raw = raw_config([TINY / f"{name}.yaml"])
+    kind = dataset_kind(raw.data.name)
+    config = resolve_config(raw, data_kind=lambda _: kind)
+    input_shape, focal_shape = SAMPLE_SHAPES[kind]
     torch.manual_seed(seed)
-    encoder = build_encoder(config.encoder, INPUT_SHAPE)
-    info = DataInfo(kind="image", input_shape=INPUT_SHAPE, class_counts=tuple([20] * 10))
-    return build_method(config.method, encoder, info)
+    encoder = build_encoder(config.encoder, input_shape)
+    info = DataInfo(kind=kind, input_shape=input_shape, class_counts=tuple([20] * 10))
+    method = build_method(config.method, encoder, info)
+    method.contract_shapes = (input_shape, focal_shape)
+    return method
 
 
 def tiny_views(method, seed: int = 0, batch: int = 16):
     g = torch.Generator().manual_seed(seed)
     spec = method.view_spec
-    global_views = [torch.randn(batch, *INPUT_SHAPE, generator=g) for _ in range(spec.num_global)]
-    focal_views = [torch.randn(batch, 1, 4, 4, generator=g) for _ in range(spec.num_focal)]
+    input_shape, focal_shape = method.contract_shapes
+    global_views = [torch.randn(batch, *input_shape, generator=g) for _ in range(spec.num_global)]
+    focal_views = [torch.randn(batch, *focal_shape, generator=g) for _ in range(spec.num_focal)]
     return global_views, focal_views
 
 

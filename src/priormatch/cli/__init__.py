@@ -28,8 +28,16 @@ COMMANDS = (
 )
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line like every other error of the command:
+    ``priormatch: error: priormatch train: argument --nproc: invalid int value: 'x' (see ...)``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"priormatch: error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="priormatch",
         description="Self-supervised learning with an explicit cluster prior (MSN/PMSN and comparison methods).",
     )
@@ -42,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad input, 130 when interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # --help, or a usage error already printed as one line
+        return int(exit_request.code or 0)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = print_warning

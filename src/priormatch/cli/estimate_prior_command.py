@@ -9,6 +9,7 @@ from priormatch.errors import PriormatchError
 from priormatch.evaluation.run_prior import estimate_run_prior
 from priormatch.prior_estimation import CLUSTERINGS, fit_power_law_exponent
 from priormatch.training.checkpoint import save_npy_atomic
+from priormatch.validation import check_int_at_least
 
 DEFAULT_PROTOTYPES = 1024
 
@@ -37,6 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.suffix != ".npy":
         raise PriormatchError(f"--out {args.out}: the prior is written as a .npy file; give a path ending in .npy")
+    if args.prototypes is not None:
+        check_int_at_least("--prototypes", args.prototypes, 2)
     result = estimate_run_prior(args.run_dir, args.clusters, samples=args.samples, clustering=args.clustering, seed=args.seed)
     estimate, class_counts = result.estimate, result.class_counts
     k = args.prototypes or int(getattr(result.config.method, "num_prototypes", DEFAULT_PROTOTYPES))

@@ -8,6 +8,7 @@ from pathlib import Path
 from priormatch.diagnose.figures.gallery import gallery_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototypes import analyse_run
+from priormatch.validation import check_creatable_directory, check_int_at_least
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = analyse_run(args.run_dir, max_images=args.analysis_images)
+    for option, value in (("--prototypes", args.prototypes), ("--images", args.images), ("--analysis-images", args.analysis_images)):
+        check_int_at_least(option, value, 1)
     out = args.out or args.run_dir / "prototypes"
+    check_creatable_directory("--out", out)
+    analysis = analyse_run(args.run_dir, max_images=args.analysis_images)
     out.mkdir(parents=True, exist_ok=True)
     label = args.run_dir.name
     (out / "gallery.png").write_bytes(gallery_figure([(label, analysis)], prototypes=args.prototypes, images=args.images))

@@ -83,6 +83,8 @@ def validate_arrays(arrays: LabeledArrays, source: str) -> LabeledArrays:
         raise PriormatchError(f"{source}: labels have shape {y.shape}; expected ({len(x)},), one per sample")
     if len(y) == 0:
         raise PriormatchError(f"{source}: no samples; provide at least one labelled sample per class")
+    if 0 in x.shape[1:]:
+        raise PriormatchError(f"{source}: inputs have shape {x.shape}, with an empty axis; every sample needs values")
     if np.isinf(x).any():
         raise PriormatchError(f"{source}: inputs contain Inf; replace or drop those samples")
     if arrays.kind == "image" and np.isnan(x).any():

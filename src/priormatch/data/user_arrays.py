@@ -19,6 +19,7 @@ as float32 as they are (NaN marks missing values).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import get_args
 
@@ -121,12 +122,16 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The file's entries; checks that ``X``/``y`` exist and ``X_test``/``y_test`` come together."""
     if not path.is_file():
         raise PriormatchError(f"{path}: file not found; {HOW_TO_GET}")
+    if not zipfile.is_zipfile(path):
+        raise PriormatchError(f"{path}: not a .npz (zip) archive; {HOW_TO_GET}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             entries = {key: archive[key] for key in archive.files}
     except ValueError as error:
-        raise PriormatchError(f"{path}: cannot read without pickle ({error}); save numeric or string arrays") from None
-    except (OSError, EOFError) as error:
+        if "pickle" in str(error):
+            raise PriormatchError(f"{path}: cannot read without pickle ({error}); save numeric or string arrays") from None
+        raise PriormatchError(f"{path}: not a readable .npz file ({str(error).splitlines()[0]}); {HOW_TO_GET}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise PriormatchError(f"{path}: not a readable .npz file ({error}); {HOW_TO_GET}") from None
     missing = [key for key in ("X", "y") if key not in entries]
     if missing:
@@ -137,12 +142,21 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     if unknown:
         raise PriormatchError(f"{path}: unknown entries {unknown}; allowed: X, y, X_test, y_test, kind")
     for x_key, y_key in (("X", "y"), ("X_test", "y_test")):
-        if x_key in entries and (entries[x_key].ndim == 0 or entries[y_key].shape[:1] != entries[x_key].shape[:1]):
-            raise PriormatchError(
-                f"{path}: {y_key} has shape {entries[y_key].shape} but {x_key} {entries[x_key].shape}; "
-                "give one label per sample"
-            )
+        if x_key in entries:
+            _check_split_entries(entries[x_key], entries[y_key], x_key, y_key, path)
     return entries
+
+
+def _check_split_entries(x: np.ndarray, y: np.ndarray, x_key: str, y_key: str, path: Path) -> None:
+    """One 1-D label per sample, at least one sample, and no empty sample axis."""
+    if y.ndim != 1:
+        raise PriormatchError(f"{path}: {y_key} has shape {y.shape}; save it as a 1-D array, one label per sample")
+    if x.ndim == 0 or y.shape[:1] != x.shape[:1]:
+        raise PriormatchError(f"{path}: {y_key} has shape {y.shape} but {x_key} {x.shape}; give one label per sample")
+    if len(x) == 0:
+        raise PriormatchError(f"{path}: {x_key} holds no samples; save at least two labelled samples per class")
+    if 0 in x.shape[1:]:
+        raise PriormatchError(f"{path}: {x_key} has shape {x.shape}, with an empty axis; every sample needs values")
 
 
 def _resolve_kind(entries: dict[str, np.ndarray], kind: Kind | None, path: Path) -> Kind:

@@ -42,6 +42,8 @@ class PriorMatchingConfig:
     method: str = "pmsn"
     taus: list[float] = field(default_factory=lambda: [0.25, 1.0])
     imbalance_ratios: list[float] = field(default_factory=lambda: [1.0, 100.0])  # 1 = balanced
+    # PMSN's target balancing per arm: "uniform" (MSN's Sinkhorn, fights the KL term) and/or "prior"
+    sinkhorn_marginals: list[str] = field(default_factory=lambda: ["uniform", "prior"])
 
 
 @dataclass
@@ -67,6 +69,9 @@ class FiguresConfig:
 class DiagnoseConfig:
     seeds: int = 3  # seeds per cell (statistics need >= 3)
     first_seed: int = 0
+    # data.class_order_seed = the run's seed: which classes are head and tail (and which images a
+    # subset holds) then varies with the seed, so intervals include that subset noise
+    class_order_per_seed: bool = False
     workers: Optional[int] = None  # parallel training processes (default: the usable CPU cores, capped at 2 per GPU)
     experiments: list[str] = field(default_factory=lambda: ["batch_composition", "prior_matching", "overlay"])
     base: dict[str, Any] = field(default_factory=dict)  # run config shared by every run (nested sections)
@@ -113,5 +118,8 @@ def validate_diagnose_config(config: DiagnoseConfig) -> None:
     unknown = [name for name in config.experiments if name not in EXPERIMENTS]
     if unknown or not config.experiments:
         raise PriormatchError(f"experiments={config.experiments}; choose from {', '.join(EXPERIMENTS)}")
+    marginals = config.prior_matching.sinkhorn_marginals
+    if not marginals or not set(marginals) <= {"uniform", "prior", "off"}:
+        raise PriormatchError(f"prior_matching.sinkhorn_marginals={marginals}; give one or more of uniform, prior, off")
     if "method" in config.base:
         raise PriormatchError("base.method is not allowed: methods come from the experiments; use method_overrides.NAME.KEY=VALUE")

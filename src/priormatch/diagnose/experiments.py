@@ -7,8 +7,9 @@ vs class-imbalanced batches, balanced vs long-tailed data).
 
 * ``batch_composition`` (claim 2): every listed method on the balanced subset, with shuffled
   batches and with batches of only k classes (equal marginals: ``data.sampler=class_imbalanced``).
-* ``prior_matching`` (claim 4): MSN and PMSN at each tau, on subsets of one size with each
-  imbalance ratio (1 = balanced). With ratio 1 and shuffled batches MSN's cell equals the
+* ``prior_matching`` (claim 4): MSN and PMSN at each tau and each Sinkhorn target balancing
+  (uniform marginals, MSN's, or the prior's own), on subsets of one size with each imbalance
+  ratio (1 = balanced). With ratio 1 and shuffled batches MSN's cell equals the
   batch-composition MSN cell, so the cache trains it once.
 * ``overlay`` (claim 5): MSN and PMSN with a power-law prior on the overlay toy, evaluated on
   the clothing labels and on the digit labels.
@@ -42,8 +43,9 @@ def condition_for_ratio(ratio: float) -> str:
     return "balanced" if ratio == 1 else f"rho={ratio:g}"
 
 
-def pmsn_arm(method: str, tau: float) -> str:
-    return f"{method} tau={tau:g}"
+def pmsn_arm(method: str, tau: float, marginals: str | None = None) -> str:
+    """'pmsn tau=1', or 'pmsn tau=1 prior targets' when the arm names its Sinkhorn marginals."""
+    return f"{method} tau={tau:g}" + (f" {marginals} targets" if marginals else "")
 
 
 def batch_composition_cells(config: DiagnoseConfig) -> list[Cell]:
@@ -66,7 +68,10 @@ def prior_matching_cells(config: DiagnoseConfig) -> list[Cell]:
         cells.append(Cell("prior_matching", experiment.baseline, condition, experiment.baseline, data))
         for tau in experiment.taus:
             prior = ("method.prior=power_law", f"method.tau={float(tau)}")
-            cells.append(Cell("prior_matching", pmsn_arm(experiment.method, tau), condition, experiment.method, data + prior))
+            for marginals in experiment.sinkhorn_marginals:
+                targets = (f"method.sinkhorn_marginals={marginals}",)
+                arm = pmsn_arm(experiment.method, tau, marginals if len(experiment.sinkhorn_marginals) > 1 else None)
+                cells.append(Cell("prior_matching", arm, condition, experiment.method, data + prior + targets))
     return cells
 
 

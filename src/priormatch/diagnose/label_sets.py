@@ -2,7 +2,8 @@
 
 The probes, features and metrics are those of ``priormatch evaluate``; only the labels differ.
 Head/medium/tail groups and the class ranking come from the label set's counts in the run's
-pretraining subset. The record is written beside ``eval.json`` as ``eval_<label_set>.json``.
+pretraining subset. The record is written beside ``eval.json`` as ``eval_<label_set>.json`` and,
+like it, carries the ``untrained`` and ``raw_input`` baselines.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from priormatch.data.arrays import DatasetSplits
 from priormatch.data.overlay import overlay_label_sets
 from priormatch.diagnose.cache import label_evaluation_path
 from priormatch.errors import PriormatchError
-from priormatch.evaluation.probe_eval import balanced_probe_indices, evaluate_features
-from priormatch.evaluation.run_evaluation import load_run, run_features
+from priormatch.evaluation.probe_eval import balanced_probe_indices
+from priormatch.evaluation.run_evaluation import baseline_entries, feature_sets, load_run, probe_feature_sets
 from priormatch.training.checkpoint import write_json_atomic
 from priormatch.training.experiment import prepare_data, rank_by_frequency
 
@@ -48,10 +49,9 @@ def evaluate_label_set(path: str | Path, label_set: str) -> dict[str, Any]:
     class_rank = rank_by_frequency(counts, np.arange(num_classes))
     per_class = config.eval.probe_samples_per_class or len(splits.train)
     rows = balanced_probe_indices(splits.train.y, per_class, config.seed)
-    results = evaluate_features(
-        run_features(run, config, data, splits.train.x[rows]),
+    results = probe_feature_sets(
+        feature_sets(run, config, data, splits.train.x[rows], splits.test.x),
         splits.train.y[rows],
-        run_features(run, config, data, splits.test.x),
         splits.test.y,
         num_classes=num_classes,
         class_rank=class_rank,
@@ -69,7 +69,8 @@ def evaluate_label_set(path: str | Path, label_set: str) -> dict[str, Any]:
         "class_names": list(splits.train.class_names),
         "class_counts": counts.tolist(),
         "class_rank": class_rank.tolist(),
-        "probes": results,
+        "probes": results["trained"],
+        **baseline_entries(results),
     }
     write_json_atomic(record, label_evaluation_path(run, label_set))
     return record

@@ -4,6 +4,12 @@ The output directory holds ``runs/`` (one run directory per recipe, named by its
 ``diagnose.yaml`` (the resolved diagnose config), ``report.html`` (self-contained), ``report.md``
 with ``figures/`` beside it, and ``summary.json`` (the verdicts and tables, machine-readable).
 Rerunning the same command reuses every finished run and resumes interrupted ones.
+
+One diagnose per output directory: the whole invocation holds ``DIR/.lock``
+(:func:`priormatch.training.run_lock.run_lock`), so a second ``diagnose`` into the same ``--out``
+fails at once with one line naming the holder (pid and host) instead of mixing its writes in;
+it does not wait, since the first may run for hours. Each worker also holds its run
+directory's lock while it writes it (:mod:`priormatch.diagnose.worker`).
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ from priormatch.diagnose.prototype_cache import PrototypeCache
 from priormatch.diagnose.results import RunResult, load_result
 from priormatch.diagnose.sections import batch_composition, overlay, prior_matching
 from priormatch.diagnose.verdicts import Verdict
+from priormatch.diagnose.worker import recorded_warnings
 from priormatch.methods import METHODS
 from priormatch.training.checkpoint import write_json_atomic, write_text_atomic
+from priormatch.training.run_dir import RunDirectory
+from priormatch.training.run_lock import run_lock
 
 SectionBuilder = Callable[[DiagnoseConfig, list[RunResult], PrototypeCache], tuple[Section, dict[str, Verdict]]]
 
@@ -45,6 +54,16 @@ def missing_method_notes(plan: Plan) -> list[str]:
     ]
 
 
+def training_warnings(plan: Plan) -> list[str]:
+    """One line per distinct warning that training raised, with how many runs raised it."""
+    runs_by_message: dict[str, list[str]] = {}
+    for planned in plan.unique_runs():
+        for message in recorded_warnings(RunDirectory(planned.run_dir)):
+            runs_by_message.setdefault(message, []).append(planned.name)
+    return [f"Warning raised by {len(names)} run(s) ({names[0]}{', ...' if len(names) > 1 else ''}): {message}"
+            for message, names in runs_by_message.items()]
+
+
 def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, intro: list[str]) -> tuple[Document, dict[str, dict]]:
     document = Document("priormatch diagnose: does the SSL objective's prior fight the data?", intro)
     summary = {}
@@ -55,16 +74,25 @@ def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, in
         section, claims = SECTION_BUILDERS[experiment](config, results, cache)
         document.sections.append(section)
         summary[experiment] = {
-            "verdicts": {name: {"outcome": v.outcome, "text": v.text} for name, v in claims.items()},
+            "verdicts": [verdict.record(name) for name, verdict in claims.items()],
             "tables": [{"caption": t.caption, "columns": t.columns, "rows": t.rows} for t in section.tables],
         }
     return document, summary
 
 
 def run_diagnose(config: DiagnoseConfig, out: Path, *, command: str = "", log: Callable[[str], None] = print) -> Path:
-    """Run (or reuse) every run of the selected experiments and write the report; returns report.html."""
-    start = time.perf_counter()
+    """Run (or reuse) every run of the selected experiments and write the report; returns report.html.
+
+    Holds ``out``'s lock throughout: :class:`priormatch.training.run_lock.RunLockedError` when
+    another diagnose (or any priormatch writer) holds it.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out, purpose="diagnose"):
+        return _run_diagnose(config, out, command=command, log=log)
+
+
+def _run_diagnose(config: DiagnoseConfig, out: Path, *, command: str, log: Callable[[str], None]) -> Path:
+    start = time.perf_counter()
     write_text_atomic(OmegaConf.to_yaml(OmegaConf.structured(config)), out / "diagnose.yaml")
     plan = make_plan(config, out)
     notes = missing_method_notes(plan)
@@ -75,11 +103,13 @@ def run_diagnose(config: DiagnoseConfig, out: Path, *, command: str = "", log: C
     train_seconds = time.perf_counter() - start
     log("diagnose: analysing runs and writing the report")
     trained = sum(o.action != "reused" for o in outcomes)
+    run_warnings = training_warnings(plan)
     intro = [
         f"Command: {command or 'priormatch diagnose'}",
         f"{len(outcomes)} runs ({trained} trained or evaluated now, {len(outcomes) - trained} reused from the cache), "
         f"{config.seeds} seed(s) per cell, {workers} worker(s); runs took {train_seconds / 60:.1f} min.",
         *notes,
+        *run_warnings,
     ]
     document, summary = build_document(config, plan, PrototypeCache(config.figures.analysis_images), intro)
     wall = time.perf_counter() - start
@@ -88,7 +118,7 @@ def run_diagnose(config: DiagnoseConfig, out: Path, *, command: str = "", log: C
     write_markdown(document, out / "report.md")
     write_json_atomic(
         {"command": command, "wall_seconds": wall, "runs": len(outcomes), "trained_now": trained,
-         "missing_methods": plan.missing_methods, "config": asdict(config), "experiments": summary},
+         "missing_methods": plan.missing_methods, "warnings": run_warnings, "config": asdict(config), "experiments": summary},
         out / "summary.json",
     )
     log(f"diagnose: wrote {out / 'report.html'} and {out / 'report.md'} ({wall / 60:.1f} min)")

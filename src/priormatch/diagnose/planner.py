@@ -71,6 +71,7 @@ def run_overrides(config: DiagnoseConfig, cell: Cell, seed: int) -> list[str]:
         *flatten({"method": {"name": cell.method, **method_settings}}),
         *cell.overrides,
         f"seed={seed}",
+        *([f"data.class_order_seed={seed}"] if config.class_order_per_seed else []),
     ]
 
 

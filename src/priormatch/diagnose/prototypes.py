@@ -24,7 +24,7 @@ from priormatch.errors import PriormatchError
 from priormatch.evaluation.features import extract_features
 from priormatch.evaluation.run_evaluation import load_run
 from priormatch.methods import SSLMethod
-from priormatch.training.checkpoint import load_checkpoint
+from priormatch.training.checkpoint import checkpoint_entry, load_checkpoint, load_weights
 from priormatch.training.experiment import build_model, prepare_data
 from priormatch.training.views import make_views
 
@@ -99,7 +99,8 @@ def load_trained_method(path: str | Path) -> tuple[SSLMethod, object, object]:
     run, config = load_run(path)
     data = prepare_data(config.data)
     method = build_model(config, data)
-    method.load_state_dict(load_checkpoint(run.checkpoint)["method"])
+    fix = "checkpoint.pt must come from this run's own training; re-train the run"
+    load_weights(method, checkpoint_entry(load_checkpoint(run.checkpoint), "method", run.checkpoint), path=run.checkpoint, fix=fix)
     return method.eval(), config, data
 
 

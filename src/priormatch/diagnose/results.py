@@ -8,7 +8,11 @@ from typing import Any, Optional
 
 from priormatch.diagnose.cache import label_evaluation_path
 from priormatch.diagnose.planner import PlannedRun
+from priormatch.evaluation.baselines import BASELINES
 from priormatch.training.run_dir import RunDirectory
+
+# How reference rows name the baselines ``priormatch evaluate`` records beside the trained encoder.
+BASELINE_LABELS = {"untrained": "untrained encoder", "raw_input": "raw input"}
 
 
 @dataclass(frozen=True)
@@ -16,10 +20,17 @@ class RunResult:
     planned: PlannedRun
     evaluations: dict[str, dict[str, Any]]  # label set ("" = the data's own labels) -> eval record
 
-    def metric(self, metric: str = "accuracy", *, probe: str = "linear", label_set: str = "") -> Optional[float]:
-        """One number of one probe, e.g. ``metric("tail_accuracy", probe="knn")``; None if absent."""
+    def metric(
+        self, metric: str = "accuracy", *, probe: str = "linear", label_set: str = "", baseline: str = ""
+    ) -> Optional[float]:
+        """One number of one probe, e.g. ``metric("tail_accuracy", probe="knn")``; None if absent.
+
+        baseline: "" for the trained encoder, or one of ``BASELINES`` for the same probe on the
+        run's untrained encoder / raw inputs.
+        """
         record = self.evaluations.get(label_set, {})
-        return record.get("probes", {}).get(probe, {}).get(metric)
+        probes = record.get("baseline_probes", {}).get(baseline, {}) if baseline else record.get("probes", {})
+        return probes.get(probe, {}).get(metric)
 
 
 def load_result(planned: PlannedRun) -> RunResult:
@@ -36,6 +47,18 @@ def values(results: list[RunResult], arm: str, condition: str, metric: str = "ac
     return [v for v in found if v is not None]
 
 
+def recorded_baselines(results: list[RunResult]) -> list[str]:
+    """The ``BASELINES`` some run's evaluation recorded (none for eval.json files older than them)."""
+    return [b for b in BASELINES if any(b in r.evaluations.get("", {}).get("baseline_probes", {}) for r in results)]
+
+
+def reference_arm(results: list[RunResult]) -> str:
+    """The arm whose runs' baselines a table's reference rows show: the first. Every arm of a condition
+    probes the same labelled rows, and the diagnose arms share one encoder config and seed, so the
+    untrained encoder and the raw inputs are the same for all of them."""
+    return arms(results)[0]
+
+
 def ordered_unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -46,3 +69,21 @@ def arms(results: list[RunResult]) -> list[str]:
 
 def conditions(results: list[RunResult]) -> list[str]:
     return ordered_unique([r.planned.cell.condition for r in results])
+
+
+def by_seed(results: list[RunResult], arm: str, condition: str, metric: str = "accuracy", **where: str) -> dict[int, float]:
+    """seed -> the metric of one cell's runs (missing values left out): the unit of paired tests."""
+    found = {r.planned.seed: r.metric(metric, **where) for r in results if r.planned.cell.arm == arm and r.planned.cell.condition == condition}
+    return {seed: value for seed, value in sorted(found.items()) if value is not None}
+
+
+def untrained_gains(results: list[RunResult], arm: str, conditions: list[str], probe: str = "linear") -> list[float]:
+    """Per run of ``arm`` in ``conditions``: trained minus untrained-encoder accuracy (runs without the baseline left out)."""
+    gains = []
+    for r in results:
+        if r.planned.cell.arm != arm or r.planned.cell.condition not in conditions:
+            continue
+        trained, untrained = r.metric(probe=probe), r.metric(probe=probe, baseline="untrained")
+        if trained is not None and untrained is not None:
+            gains.append(trained - untrained)
+    return gains

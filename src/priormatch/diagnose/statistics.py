@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, Sequence
 
 import numpy as np
@@ -91,3 +92,67 @@ def strength(comparison: Comparison) -> Strength:
     if not comparison.excludes_zero:
         return "none"
     return "likely" if comparison.intervals_overlap else "clear"
+
+
+# ---- one-sided tests with a stated error rate --------------------------------------------------
+
+POWER = 0.8  # for the smallest detectable effect
+
+
+@dataclass(frozen=True)
+class OneSidedTest:
+    """A t test of ``effect`` at level ``alpha`` in each direction (e.g. alpha / m after Bonferroni).
+
+    ``low`` / ``high`` bound the ``1 - 2 alpha`` interval, so ``low > 0`` is the one-sided test of
+    "effect > 0" at level alpha and ``high < 0`` that of "effect < 0". ``detectable`` is the
+    smallest true effect found with probability ``POWER`` at this standard error and these degrees
+    of freedom (NaN where there is no interval: fewer than two units).
+    """
+
+    effect: float
+    low: float
+    high: float
+    alpha: float
+    detectable: float
+    units: int
+
+    @property
+    def greater(self) -> bool:
+        return self.low > 0
+
+    @property
+    def less(self) -> bool:
+        return self.high < 0
+
+
+@lru_cache(maxsize=1024)
+def t_quantile_at(probability: float, degrees_of_freedom: float) -> float:
+    """Student-t quantile (cached: verdicts and their simulations ask for few distinct ones)."""
+    return float(stats.t.ppf(probability, degrees_of_freedom))
+
+
+def _t_test(effect: float, standard_error: float, dof: float, alpha: float, units: int) -> OneSidedTest:
+    if not dof >= 1 or math.isnan(standard_error):
+        return OneSidedTest(effect, math.nan, math.nan, alpha, math.nan, units)
+    critical = t_quantile_at(1 - alpha, dof)
+    detectable = (critical + t_quantile_at(POWER, dof)) * standard_error
+    return OneSidedTest(effect, effect - critical * standard_error, effect + critical * standard_error, alpha, detectable, units)
+
+
+def paired_test(differences: Sequence[float], alpha: float) -> OneSidedTest:
+    """One-sample t test of the mean of per-unit ``differences`` (e.g. per-seed paired differences)."""
+    array = np.asarray(differences, dtype=np.float64)
+    if array.size < 2:
+        return _t_test(float(array.mean()) if array.size else math.nan, math.nan, 0, alpha, int(array.size))
+    return _t_test(float(array.mean()), float(array.std(ddof=1)) / math.sqrt(array.size), array.size - 1, alpha, int(array.size))
+
+
+def two_sample_test(a: Sequence[float], b: Sequence[float], alpha: float) -> OneSidedTest:
+    """Pooled-variance (Student) t test of mean(a) - mean(b), units exchangeable under the null."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    effect = float(x.mean() - y.mean()) if x.size and y.size else math.nan
+    dof = x.size + y.size - 2
+    if x.size < 1 or y.size < 1 or dof < 1:
+        return _t_test(effect, math.nan, 0, alpha, int(x.size + y.size))
+    pooled = (((x - x.mean()) ** 2).sum() + ((y - y.mean()) ** 2).sum()) / dof
+    return _t_test(effect, math.sqrt(pooled * (1 / x.size + 1 / y.size)), dof, alpha, int(x.size + y.size))

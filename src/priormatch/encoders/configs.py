@@ -7,7 +7,24 @@ channels (and sizes) come from the data set at build time, never from the config
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
+
+from priormatch.errors import PriormatchError
+from priormatch.validation import (
+    MAX_DEPTH,
+    MAX_RATIO,
+    check_depth,
+    check_int_between,
+    check_optional_int_between,
+    check_positive,
+    check_range,
+    check_width,
+)
+
+MAX_PATCH = 4096  # pixels / time steps of one patch or masked cell
+# ~4 GiB of fp32 weights per copy; an EMA teacher and AdamW's two moments quadruple it.
+MAX_ENCODER_PARAMETERS = 2**30
+MAX_CONV1D_DEPTH = 24  # block i pads by 2^i on each side: 2^23 time steps of padding already
 
 
 @dataclass(frozen=True)
@@ -64,3 +81,79 @@ class Conv1dConfig:
     embed_dim: int = 128  # TS2Vec: 320
     kernel: int = 3  # odd
     mask_segment: int = 8  # length of the time segments hidden by mask_ratio
+
+
+def validate_encoder_config(config: Any) -> None:
+    """Range checks of an encoder config (one-line errors naming ``encoder.<key>``), before any
+    weight is allocated: sizes are positive and bounded, and the encoder's parameter count stays
+    below :data:`MAX_ENCODER_PARAMETERS`."""
+    if isinstance(config, ViTConfig):
+        check_optional_int_between("encoder.patch_size", config.patch_size, 1, MAX_PATCH)
+        _check_transformer(config, position_unit=4)
+    elif isinstance(config, SeriesTransformerConfig):
+        check_int_between("encoder.patch_length", config.patch_length, 1, MAX_PATCH)
+        _check_transformer(config, position_unit=2)
+    elif isinstance(config, CNNConfig):
+        _check_cnn(config)
+    elif isinstance(config, Conv1dConfig):
+        _check_conv1d(config)
+
+
+def _check_transformer(config: ViTConfig | SeriesTransformerConfig, *, position_unit: int) -> None:
+    """Widths, heads and depth; ``position_unit``: what embed_dim must be a multiple of (sin-cos positions)."""
+    check_width("encoder.embed_dim", config.embed_dim, minimum=position_unit)
+    if config.embed_dim % position_unit:
+        raise PriormatchError(
+            f"encoder.embed_dim={config.embed_dim} must be a multiple of {position_unit} (sin-cos positions)"
+        )
+    check_depth("encoder.depth", config.depth)
+    check_int_between("encoder.heads", config.heads, 1, config.embed_dim)
+    if config.embed_dim % config.heads:
+        raise PriormatchError(f"encoder.heads={config.heads} must divide encoder.embed_dim={config.embed_dim}")
+    check_positive("encoder.mlp_ratio", config.mlp_ratio)
+    check_range("encoder.mlp_ratio", config.mlp_ratio, 0.0, MAX_RATIO, high_inclusive=True)
+    per_block = (4 + 2 * config.mlp_ratio) * config.embed_dim**2  # attention (q, k, v, out) + MLP
+    _check_parameter_count(config.depth * per_block, "encoder.embed_dim or encoder.depth")
+
+
+def _check_cnn(config: CNNConfig) -> None:
+    widths = list(config.widths)
+    if not widths:
+        raise PriormatchError("encoder.widths is empty; give at least one width, e.g. [32, 64]")
+    if len(widths) > MAX_DEPTH:
+        raise PriormatchError(f"encoder.widths has {len(widths)} layers; use at most {MAX_DEPTH}")
+    for index, width in enumerate(widths):
+        check_width(f"encoder.widths[{index}]", width)
+    check_width("encoder.embed_dim", config.embed_dim)
+    strides = list(config.strides)
+    if len(strides) != len(widths) + 1 or any(s not in (1, 2) for s in strides):
+        raise PriormatchError(
+            f"encoder.strides={strides} must hold len(encoder.widths) + 1 = {len(widths) + 1} values of 1 or 2"
+        )
+    check_int_between("encoder.mask_patch", config.mask_patch, 1, MAX_PATCH)
+    channels = [*widths, config.embed_dim]
+    _check_parameter_count(sum(9 * a * b for a, b in zip(channels[:-1], channels[1:])), "encoder.widths or encoder.embed_dim")
+
+
+def _check_conv1d(config: Conv1dConfig) -> None:
+    check_width("encoder.hidden", config.hidden)
+    check_depth("encoder.depth", config.depth)
+    if config.depth > MAX_CONV1D_DEPTH:
+        raise PriormatchError(
+            f"encoder.depth={config.depth} is too deep for a dilated conv net (dilation 2^depth); use <= {MAX_CONV1D_DEPTH}"
+        )
+    check_width("encoder.embed_dim", config.embed_dim)
+    check_int_between("encoder.kernel", config.kernel, 1, MAX_PATCH)
+    if config.kernel % 2 == 0:
+        raise PriormatchError(f"encoder.kernel={config.kernel} must be odd (for 'same' padding), e.g. 3")
+    check_int_between("encoder.mask_segment", config.mask_segment, 1, MAX_PATCH)
+    width = max(config.hidden, config.embed_dim)
+    _check_parameter_count(2 * config.kernel * width**2 * config.depth, "encoder.hidden, encoder.embed_dim or encoder.depth")
+
+
+def _check_parameter_count(estimate: float, keys: str) -> None:
+    if estimate > MAX_ENCODER_PARAMETERS:
+        raise PriormatchError(
+            f"the encoder would have ~{estimate:.1e} parameters, more than the {MAX_ENCODER_PARAMETERS:.1e} "
+            f"priormatch supports; lower {keys}"
+        )

@@ -6,6 +6,8 @@ projection -> ``depth`` residual blocks [GELU -> conv(dilation 2^i) -> GELU -> c
 of shorter series, masked segments) are left out of the max, unless a series has none observed.
 Any length works; series shorter than the receptive field are simply zero-padded by the convs.
 ``mask_ratio`` hides that share of length-``mask_segment`` time segments by setting them to NaN.
+``timestamps`` returns the representation of every time step before the max, (B, T, embed_dim),
+optionally with TS2Vec's latent timestamp mask (``methods/ts2vec.py``).
 """
 
 from __future__ import annotations
@@ -77,11 +79,30 @@ class DilatedConvNet1d(nn.Module):
     ) -> Tensor:
         """(B, C, T) -> (B, embed_dim); ``mask_ratio`` marks that share of segments missing."""
         check_mask_ratio(mask_ratio)
-        if x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise PriormatchError(f"expected series (B, {self.in_channels}, T), got shape {tuple(x.shape)}")
+        self._check_series(x)
         x = mask_input_segments(x, mask_ratio, self.mask_segment, generator)
         z = with_observed_mask(x)  # (B, C + 1, T)
-        h = self.blocks(self.input_proj(z))  # (B, E, T)
+        h = self._hidden(z)  # (B, E, T)
         observed = z[:, -1] > 0  # (B, T) any channel observed
         pooled = observed | ~observed.any(dim=1, keepdim=True)  # all steps if none observed
         return h.masked_fill(~pooled.unsqueeze(1), float("-inf")).amax(dim=2)
+
+    def timestamps(self, x: Tensor, *, keep: Tensor | None = None) -> Tensor:
+        """(B, C, T) -> (B, T, embed_dim): one representation per time step, no pooling (TS2Vec's
+        r_{i,t}, Yue et al. 2022, sec. 3.1). ``keep`` (B, T) bool zeroes the latent vectors after
+        the input projection where False (TS2Vec's timestamp masking); None keeps every step."""
+        self._check_series(x)
+        if keep is not None and keep.shape != (x.shape[0], x.shape[2]):
+            raise PriormatchError(f"keep must be (B, T) = {(x.shape[0], x.shape[2])}, got shape {tuple(keep.shape)}")
+        return self._hidden(with_observed_mask(x), keep).transpose(1, 2)
+
+    def _hidden(self, z: Tensor, keep: Tensor | None = None) -> Tensor:
+        """(B, C + 1, T) values and observed share -> (B, E, T): projection, optional latent mask, blocks."""
+        h = self.input_proj(z)  # (B, hidden, T)
+        if keep is not None:
+            h = h * keep.unsqueeze(1).to(h.dtype)
+        return self.blocks(h)
+
+    def _check_series(self, x: Tensor) -> None:
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise PriormatchError(f"expected series (B, {self.in_channels}, T), got shape {tuple(x.shape)}")

@@ -6,7 +6,8 @@ writes the returned dict (JSON-serialisable) wherever the run directory says.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -27,12 +28,14 @@ def evaluate_features(
     class_rank: np.ndarray,
     probes: Sequence[str] = ("linear", "knn"),
     random_state: int = 0,
+    probe_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict]:
     """{probe name: :func:`classification_metrics` dict} for each probe in ``probes``.
 
     train_features: (n, D), train_labels: (n,) in [0, num_classes); test_features: (m, D),
     test_labels: (m,). class_rank: (num_classes,) pretraining frequency rank (0 = most frequent).
-    Probes that take a ``random_state`` get this one.
+    Probes that take a ``random_state`` get this one. probe_params: {probe name: constructor
+    arguments} on top of the probe's defaults, e.g. ``{"linear": {"max_search_samples": 2000}}``.
     """
     unknown = [name for name in probes if name not in PROBES]
     if unknown:
@@ -43,7 +46,7 @@ def evaluate_features(
         # Small dense problems: one BLAS thread is fastest, and several threads competing with
         # torch's OpenMP pool made lbfgs 40x slower on a busy 2-core machine.
         with threadpool_limits(limits=1, user_api="blas"):
-            probe = _make_probe(name, random_state).fit(train_features, train_labels)
+            probe = _make_probe(name, random_state, (probe_params or {}).get(name, {})).fit(train_features, train_labels)
             predictions = probe.predict(test_features)
         results[name] = classification_metrics(
             test_labels, predictions, num_classes=num_classes, class_rank=class_rank
@@ -69,11 +72,19 @@ def balanced_probe_indices(labels: np.ndarray, per_class: int, seed: int) -> np.
     return np.sort(np.concatenate(chosen)).astype(np.int64) if chosen else np.empty(0, dtype=np.int64)
 
 
-def format_results_table(results: dict[str, dict], class_names: Sequence[str] | None = None) -> str:
+def format_results_table(
+    results: dict[str, dict],
+    class_names: Sequence[str] | None = None,
+    *,
+    baselines: dict[str, dict[str, dict]] | None = None,
+) -> str:
     """Plain-text table: one row per probe (accuracy, balanced acc, macro-F1, head/medium/tail, in %),
     then one row per class (grouped head, medium, tail; most frequent first) with each probe's accuracy.
 
     results: output of :func:`evaluate_features`. class_names: K names; ``None`` uses the indices.
+    baselines: {name: results of the same probes on other features}, e.g. ``untrained`` and
+      ``raw_input``; given, the summary gains a first ``features`` column and their rows follow the
+      ``trained`` ones (the per-class rows stay those of ``results``).
     """
     if not results:
         raise PriormatchError("results is empty; pass the dict returned by evaluate_features")
@@ -82,14 +93,21 @@ def format_results_table(results: dict[str, dict], class_names: Sequence[str] | 
     names = [str(c) for c in range(num_classes)] if class_names is None else [str(n) for n in class_names]
     if len(names) != num_classes:
         raise PriormatchError(f"class_names has {len(names)} names for {num_classes} classes; pass one name per class")
-    return "\n".join(_summary_lines(results) + [""] + _per_class_lines(results, names, first["groups"]))
+    summary = _summary_lines({"trained": results, **baselines} if baselines else {"": results})
+    return "\n".join(summary + [""] + _per_class_lines(results, names, first["groups"]))
 
 
-def _summary_lines(results: dict[str, dict]) -> list[str]:
+def _summary_lines(feature_sets: dict[str, dict[str, dict]]) -> list[str]:
+    """One row per (feature set, probe); a leading ``features`` column unless the only set is named ""."""
     columns = ["accuracy", "balanced_accuracy", "macro_f1"] + [f"{g}_accuracy" for g in GROUP_NAMES]
-    headers = ["probe", "acc", "bal_acc", "macro_f1", "head", "medium", "tail"]
-    rows = [[name] + [_percent(metrics[c]) for c in columns] for name, metrics in results.items()]
-    return _aligned([headers] + rows)
+    named = list(feature_sets) != [""]
+    headers = (["features"] if named else []) + ["probe", "acc", "bal_acc", "macro_f1", "head", "medium", "tail"]
+    rows = [
+        ([features] if named else []) + [probe] + [_percent(metrics[c]) for c in columns]
+        for features, results in feature_sets.items()
+        for probe, metrics in results.items()
+    ]
+    return _aligned([headers] + rows, left=2 if named else 1)
 
 
 def _per_class_lines(results: dict[str, dict], names: list[str], groups: dict[str, list[int]]) -> list[str]:
@@ -102,11 +120,11 @@ def _per_class_lines(results: dict[str, dict], names: list[str], groups: dict[st
     return _aligned([headers] + rows)
 
 
-def _aligned(rows: list[list[str]]) -> list[str]:
-    """Left-align the first column, right-align the others, two spaces apart."""
+def _aligned(rows: list[list[str]], left: int = 1) -> list[str]:
+    """Left-align the first ``left`` columns, right-align the others, two spaces apart."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        "  ".join(cell.ljust(w) if i < left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
         for row in rows
     ]
 
@@ -115,8 +133,8 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def _make_probe(name: str, random_state: int) -> BaseEstimator:
-    probe = PROBES[name]()
+def _make_probe(name: str, random_state: int, params: Mapping[str, Any]) -> BaseEstimator:
+    probe = PROBES[name](**params)
     if "random_state" in probe.get_params():
         probe.set_params(random_state=random_state)
     return probe

@@ -35,6 +35,9 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     C: inverse L2 strength; ``None`` picks it from ``c_grid`` by stratified ``cv_folds``-fold CV
       on the training features (accuracy), refitting on all of them. When a class has fewer
       than ``cv_folds`` samples CV is impossible and ``fallback_C`` is used instead.
+    max_search_samples: ``None`` searches C on every training row; a number searches it on a
+      stratified subsample of that size (the refit still uses every row), which bounds the cost on
+      high-dimensional features such as raw pixels.
     Learned: ``classes_``, ``C_`` (the C used), ``pipeline_`` (StandardScaler -> LogisticRegression),
     ``n_features_in_``.
     """
@@ -47,6 +50,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         c_grid: tuple[float, ...] = LINEAR_C_GRID,
         cv_folds: int = 3,
         fallback_C: float = 1.0,
+        max_search_samples: int | None = None,
     ) -> None:
         self.C = C
         self.max_iter = max_iter
@@ -54,6 +58,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         self.c_grid = c_grid
         self.cv_folds = cv_folds
         self.fallback_C = fallback_C
+        self.max_search_samples = max_search_samples
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> LinearProbe:
         """Fit on (n, D) features and (n,) labels; returns self."""
@@ -63,7 +68,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         elif _min_class_count(labels) < self.cv_folds:
             self.C_ = float(self.fallback_C)
         else:
-            self.C_ = self._search_C(features, labels)
+            self.C_ = self._search_C(*self._search_rows(features, labels))
         self.pipeline_ = self._pipeline(self.C_).fit(features, labels)
         self.classes_ = self.pipeline_.classes_
         self.n_features_in_ = features.shape[1]
@@ -80,6 +85,14 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     def _pipeline(self, C: float) -> Pipeline:
         classifier = LogisticRegression(C=C, max_iter=self.max_iter, random_state=self.random_state)
         return make_pipeline(StandardScaler(), classifier)
+
+    def _search_rows(self, features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows the C search uses: a ``max_search_samples`` subsample, unless it would leave a
+        class with fewer than ``cv_folds`` rows (then every row)."""
+        sub_features, sub_labels = stratified_subsample(features, labels, self.max_search_samples, self.random_state)
+        if _min_class_count(sub_labels) < self.cv_folds:
+            return features, labels
+        return sub_features, sub_labels
 
     def _search_C(self, features: np.ndarray, labels: np.ndarray) -> float:
         folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
@@ -176,7 +189,7 @@ class SVMProbe(ClassifierMixin, BaseEstimator):
             self.C_ = float(self.fallback_C)
             self.svc_ = SVC(C=self.C_, gamma="scale").fit(features, labels)
         else:
-            features, labels = self._subsample(features, labels)
+            features, labels = stratified_subsample(features, labels, self.max_search_samples, self.random_state)
             folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
             search = GridSearchCV(SVC(gamma="scale"), {"C": list(self.c_grid)}, cv=folds)
             search.fit(features, labels)
@@ -189,21 +202,22 @@ class SVMProbe(ClassifierMixin, BaseEstimator):
         """(n,) predicted labels for (n, D) features."""
         return self.svc_.predict(_check_features(features, self.n_features_in_))
 
-    def _subsample(self, features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """At most ``max_search_samples`` rows, stratified by label."""
-        if len(labels) <= self.max_search_samples:
-            return features, labels
-        sub_features, _, sub_labels, _ = train_test_split(
-            features,
-            labels,
-            train_size=self.max_search_samples,
-            stratify=labels,
-            random_state=self.random_state,
-        )
-        return sub_features, sub_labels
 
 
 PROBES: dict[str, type[BaseEstimator]] = {"linear": LinearProbe, "knn": KNNProbe, "svm": SVMProbe}
+
+
+def stratified_subsample(
+    features: np.ndarray, labels: np.ndarray, max_samples: int | None, random_state: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_samples`` of the (n, D) features and (n,) labels, stratified by label; all of
+    them when ``max_samples`` is ``None`` or at least n."""
+    if max_samples is None or len(labels) <= max_samples:
+        return features, labels
+    sub_features, _, sub_labels, _ = train_test_split(
+        features, labels, train_size=max_samples, stratify=labels, random_state=random_state
+    )
+    return sub_features, sub_labels
 
 
 def _l2_normalise(x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,10 @@ scored on the test split. Head/medium/tail groups come from the pretraining subs
 Series runs default to the TS2Vec / T-Loss protocol instead (``training.config.KIND_DEFAULTS``): an
 RBF SVM and the linear probe fitted on the whole train split (``eval.probe_samples_per_class=null``),
 scored on the test split as published (UCR test splits are not balanced).
+
+Beside the trained encoder the same probes score two references on the same rows
+(:mod:`priormatch.evaluation.baselines`): the encoder at its initialisation (``untrained``) and the
+standardised raw inputs (``raw_input``); eval.json holds their accuracies as top-level keys.
 """
 
 from __future__ import annotations
@@ -18,9 +22,17 @@ import torch
 from torch import nn
 
 from priormatch.encoders import build_encoder
+from priormatch.evaluation.baselines import (
+    BASELINES,
+    PROBE_PARAMS,
+    accuracies,
+    baseline_probe_names,
+    initial_evaluation_encoder,
+    raw_input_features,
+)
 from priormatch.evaluation.features import extract_features
 from priormatch.evaluation.probe_eval import balanced_probe_indices, evaluate_features, format_results_table
-from priormatch.training.checkpoint import load_checkpoint, write_json_atomic
+from priormatch.training.checkpoint import checkpoint_entry, load_checkpoint, load_weights, write_json_atomic
 from priormatch.training.config import RunConfig, load_run_config
 from priormatch.training.experiment import PretrainingData, config_data_kind, prepare_data
 from priormatch.training.run_dir import RunDirectory, completed_run
@@ -36,31 +48,83 @@ def load_evaluation_encoder(run: RunDirectory, config: RunConfig, input_shape: t
     """The run's trained evaluation encoder (the EMA target encoder for MSN/PMSN), in eval mode."""
     state = load_checkpoint(run.encoder)
     encoder = build_encoder(config.encoder, input_shape)
-    encoder.load_state_dict(state["state_dict"])
+    fix = "evaluate the run that wrote this encoder.pt, or re-train this run into a new --out directory"
+    load_weights(encoder, checkpoint_entry(state, "state_dict", run.encoder), path=run.encoder, fix=fix)
     return encoder.eval()
 
 
 def run_features(run: RunDirectory, config: RunConfig, data: PretrainingData, x: np.ndarray) -> np.ndarray:
-    """(n, D) frozen features of ``x`` under the run's encoder and evaluation normalisation."""
-    encoder = load_evaluation_encoder(run, config, data.splits.train.input_shape)
+    """(n, D) frozen features of ``x`` under the run's trained encoder and evaluation normalisation."""
+    return encoder_features(config, data, load_evaluation_encoder(run, config, data.splits.train.input_shape), x)
+
+
+def encoder_features(config: RunConfig, data: PretrainingData, encoder: nn.Module, x: np.ndarray) -> np.ndarray:
+    """(n, D) frozen features of ``x`` (n, *sample_shape) under ``encoder`` and the run's evaluation normalisation."""
     views = make_views(config, data.train, encoder)
     device = "cuda" if torch.cuda.is_available() and config.train.device != "cpu" else "cpu"
     return extract_features(encoder.to(device), x, batch_size=config.eval.batch_size, transform=views.evaluation_view, device=device)
 
 
+FeatureSets = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (train (n, D), test (m, D)) features
+
+
+def feature_sets(
+    run: RunDirectory, config: RunConfig, data: PretrainingData, train_x: np.ndarray, test_x: np.ndarray
+) -> FeatureSets:
+    """Train and test features of ``trained`` (the run's encoder) and of each of ``BASELINES``.
+
+    train_x: (n, *sample_shape) the probe's labelled inputs; test_x: (m, *sample_shape).
+    """
+    trained = load_evaluation_encoder(run, config, data.splits.train.input_shape)
+    untrained = initial_evaluation_encoder(config, data)
+    sets = {
+        name: (encoder_features(config, data, encoder, train_x), encoder_features(config, data, encoder, test_x))
+        for name, encoder in (("trained", trained), ("untrained", untrained))
+    }
+    sets["raw_input"] = raw_input_features(train_x, test_x)
+    return sets
+
+
+def probe_feature_sets(
+    sets: FeatureSets,
+    train_labels: np.ndarray,
+    test_labels: np.ndarray,
+    *,
+    num_classes: int,
+    class_rank: np.ndarray,
+    probes: Sequence[str],
+    random_state: int,
+) -> dict[str, dict[str, dict]]:
+    """{feature set: {probe: metrics}}: ``probes`` fitted and scored on every feature set (the
+    ``BASELINES`` also with linear and kNN if not among them; settings of ``PROBE_PARAMS``)."""
+    return {
+        name: evaluate_features(
+            train, train_labels, test, test_labels, num_classes=num_classes, class_rank=class_rank,
+            probes=baseline_probe_names(probes) if name in BASELINES else tuple(probes),
+            random_state=random_state, probe_params=PROBE_PARAMS.get(name),
+        )
+        for name, (train, test) in sets.items()
+    }
+
+
+def baseline_entries(results: dict[str, dict[str, dict]]) -> dict[str, Any]:
+    """The record's baseline keys: ``untrained`` / ``raw_input`` {probe: accuracy} and their full
+    metrics under ``baseline_probes``."""
+    entries: dict[str, Any] = {name: accuracies(results[name]) for name in BASELINES}
+    entries["baseline_probes"] = {name: results[name] for name in BASELINES}
+    return entries
+
+
 def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbose: bool = True) -> dict[str, Any]:
-    """Probe a finished run; writes ``eval.json`` in it and returns the same record."""
+    """Probe a finished run and its baselines; writes ``eval.json`` in it and returns the same record."""
     run, config = load_run(path)
     data = prepare_data(config.data)
     train_split, test_split = data.splits.train, data.splits.test
     per_class = config.eval.probe_samples_per_class or len(train_split)
     probe_rows = balanced_probe_indices(train_split.y, per_class, config.seed)
-    train_features = run_features(run, config, data, train_split.x[probe_rows])
-    test_features = run_features(run, config, data, test_split.x)
-    results = evaluate_features(
-        train_features,
+    results = probe_feature_sets(
+        feature_sets(run, config, data, train_split.x[probe_rows], test_split.x),
         train_split.y[probe_rows],
-        test_features,
         test_split.y,
         num_classes=data.splits.num_classes,
         class_rank=data.class_rank,
@@ -74,12 +138,15 @@ def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbo
         "seed": config.seed,
         "num_probe_train": int(len(probe_rows)),
         "num_test": int(len(test_split)),
+        "test_class_counts": np.bincount(test_split.y, minlength=data.splits.num_classes).tolist(),
         "class_names": list(train_split.class_names),
         "class_counts": data.summary()["class_counts"],
         "class_rank": data.class_rank.tolist(),
-        "probes": results,
+        "probes": results["trained"],
+        **baseline_entries(results),
     }
     write_json_atomic(record, run.evaluation)
     if verbose:
-        print(format_results_table(results, list(train_split.class_names)))
+        baselines = {name: results[name] for name in BASELINES}
+        print(format_results_table(results["trained"], list(train_split.class_names), baselines=baselines))
     return record

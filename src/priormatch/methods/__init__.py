@@ -17,6 +17,7 @@ from priormatch.methods.mae import MAEConfig, build_mae
 from priormatch.methods.msn import MSNConfig, PMSNConfig, build_msn
 from priormatch.methods.simclr import SimCLRConfig, build_simclr
 from priormatch.methods.swav import SwAVConfig, build_swav
+from priormatch.methods.ts2vec import TS2VecConfig, build_ts2vec
 from priormatch.methods.vicreg import VICRegConfig, build_vicreg
 
 
@@ -35,6 +36,7 @@ METHODS: dict[str, MethodSpec] = {
     "swav": MethodSpec(SwAVConfig, build_swav),
     "mae": MethodSpec(MAEConfig, build_mae, needs_token_encoder=True),
     "data2vec": MethodSpec(Data2VecConfig, build_data2vec, needs_token_encoder=True),
+    "ts2vec": MethodSpec(TS2VecConfig, build_ts2vec),  # series only, per-timestamp encoder (conv1d)
 }
 
 

@@ -19,6 +19,7 @@ class ViewSpec:
 
     num_global: int  # full-size views, e.g. MSN: target + anchor
     num_focal: int = 0  # small crops (MSN's "focal" anchor views)
+    augmented: bool = True  # False: each global view is the unaugmented batch (TS2Vec crops it itself)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
 from priormatch.objectives.data2vec import data2vec_loss, data2vec_targets
-from priormatch.validation import check_choice, check_int_at_least, check_non_negative, check_range
+from priormatch.validation import check_choice, check_depth, check_non_negative, check_range
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Data2VecConfig:
 def validate_data2vec_config(config: Data2VecConfig, depth: int | None = None) -> None:
     if not 0.0 < config.mask_ratio < 1.0:
         raise PriormatchError(f"method.mask_ratio={config.mask_ratio!r} must lie in (0, 1): data2vec regresses masked positions")
-    check_int_at_least("method.top_k_blocks", config.top_k_blocks, 1)
+    check_depth("method.top_k_blocks", config.top_k_blocks)
     if depth is not None and config.top_k_blocks > depth:
         raise PriormatchError(f"method.top_k_blocks={config.top_k_blocks} exceeds the encoder's {depth} blocks; use <= {depth}")
     check_choice("method.target_norm", config.target_norm, ("layer", "instance"))

@@ -27,7 +27,7 @@ from priormatch.encoders.transformer import INIT_STD, init_transformer_weights
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.objectives.masked_reconstruction import masked_reconstruction_loss
-from priormatch.validation import check_int_at_least, check_positive
+from priormatch.validation import MAX_RATIO, check_depth, check_int_between, check_positive, check_range, check_width
 
 
 @dataclass
@@ -47,12 +47,13 @@ class MAEConfig:
 def validate_mae_config(config: MAEConfig) -> None:
     if not 0.0 < config.mask_ratio < 1.0:
         raise PriormatchError(f"method.mask_ratio={config.mask_ratio!r} must lie in (0, 1): MAE reconstructs the masked patches")
-    check_int_at_least("method.decoder_dim", config.decoder_dim, 1)
-    check_int_at_least("method.decoder_depth", config.decoder_depth, 1)
-    check_int_at_least("method.decoder_heads", config.decoder_heads, 1)
+    check_width("method.decoder_dim", config.decoder_dim)
+    check_depth("method.decoder_depth", config.decoder_depth)
+    check_int_between("method.decoder_heads", config.decoder_heads, 1, config.decoder_dim)
     if config.decoder_dim % config.decoder_heads:
         raise PriormatchError(f"method.decoder_heads={config.decoder_heads} must divide method.decoder_dim={config.decoder_dim}")
     check_positive("method.decoder_mlp_ratio", config.decoder_mlp_ratio)
+    check_range("method.decoder_mlp_ratio", config.decoder_mlp_ratio, 0.0, MAX_RATIO, high_inclusive=True)
 
 
 class MAEDecoder(nn.Module):

@@ -20,7 +20,18 @@ from priormatch.methods.ema import ema_update_, frozen_copy
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import pmsn_terms, prototype_usage
 from priormatch.priors import make_prior, uniform_prior
-from priormatch.validation import check_choice, check_int_at_least, check_non_negative, check_positive, check_range
+from priormatch.validation import (
+    MAX_ITERATIONS,
+    MAX_PROTOTYPES,
+    MAX_VIEWS,
+    check_choice,
+    check_depth,
+    check_int_between,
+    check_non_negative,
+    check_positive,
+    check_range,
+    check_width,
+)
 
 
 @dataclass
@@ -54,20 +65,24 @@ class PMSNConfig(MSNConfig):
     tau: float = 0.25  # power-law exponent: pi_k ~ k^-tau
     prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
     kl_direction: str = "forward"  # forward: KL(p_bar || prior) (paper); reverse: KL(prior || p_bar)
+    # Targets balanced to the prior's marginals, so the cross-entropy and the KL term pull usage the
+    # same way (uniform balancing pulls it back to uniform: docs/methods.md). With a uniform prior
+    # this is MSN's uniform balancing, so PMSN(uniform) = MSN still holds.
+    sinkhorn_marginals: str = "prior"
 
 
 def validate_msn_config(config: MSNConfig) -> None:
-    check_int_at_least("method.num_prototypes", config.num_prototypes, 2)
-    check_int_at_least("method.projection_dim", config.projection_dim, 1)
-    check_int_at_least("method.projection_hidden", config.projection_hidden, 1)
-    check_int_at_least("method.projection_layers", config.projection_layers, 1)
+    check_int_between("method.num_prototypes", config.num_prototypes, 2, MAX_PROTOTYPES)
+    check_width("method.projection_dim", config.projection_dim)
+    check_width("method.projection_hidden", config.projection_hidden)
+    check_depth("method.projection_layers", config.projection_layers)
     check_positive("method.temperature", config.temperature)
     check_positive("method.sharpen_temperature", config.sharpen_temperature)
-    check_int_at_least("method.sinkhorn_iterations", config.sinkhorn_iterations, 0)
+    check_int_between("method.sinkhorn_iterations", config.sinkhorn_iterations, 0, MAX_ITERATIONS)
     check_choice("method.sinkhorn_marginals", config.sinkhorn_marginals, ("uniform", "prior", "off"))
     check_non_negative("method.regularization_weight", config.regularization_weight)
     check_range("method.mask_ratio", config.mask_ratio, 0.0, 1.0)
-    check_int_at_least("method.focal_views", config.focal_views, 0)
+    check_int_between("method.focal_views", config.focal_views, 0, MAX_VIEWS)
     check_range("method.ema_momentum", config.ema_momentum, 0.0, 1.0, high_inclusive=True)
     check_range("method.ema_momentum_end", config.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
     if isinstance(config, PMSNConfig):

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives.nt_xent import nt_xent_loss
-from priormatch.validation import check_int_at_least, check_positive
+from priormatch.validation import check_depth, check_positive, check_width
 
 
 @dataclass
@@ -31,9 +31,9 @@ class SimCLRConfig:
 
 
 def validate_simclr_config(config: SimCLRConfig) -> None:
-    check_int_at_least("method.projection_hidden", config.projection_hidden, 1)
-    check_int_at_least("method.projection_dim", config.projection_dim, 1)
-    check_int_at_least("method.projection_layers", config.projection_layers, 1)
+    check_width("method.projection_hidden", config.projection_hidden)
+    check_width("method.projection_dim", config.projection_dim)
+    check_depth("method.projection_layers", config.projection_layers)
     check_positive("method.temperature", config.temperature)
 
 

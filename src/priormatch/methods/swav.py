@@ -21,7 +21,16 @@ from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import prototype_usage
 from priormatch.objectives.swav import SwAVTerms, swav_terms
 from priormatch.priors import make_prior
-from priormatch.validation import check_int_at_least, check_non_negative, check_positive
+from priormatch.validation import (
+    MAX_ITERATIONS,
+    MAX_PROTOTYPES,
+    MAX_VIEWS,
+    check_depth,
+    check_int_between,
+    check_non_negative,
+    check_positive,
+    check_width,
+)
 
 NUM_CODE_VIEWS = 2  # codes come from the two global views (SwAV's crops_for_assign)
 
@@ -47,14 +56,14 @@ class SwAVConfig:
 
 
 def validate_swav_config(config: SwAVConfig) -> None:
-    check_int_at_least("method.num_prototypes", config.num_prototypes, 2)
-    check_int_at_least("method.projection_dim", config.projection_dim, 1)
-    check_int_at_least("method.projection_hidden", config.projection_hidden, 1)
-    check_int_at_least("method.projection_layers", config.projection_layers, 1)
+    check_int_between("method.num_prototypes", config.num_prototypes, 2, MAX_PROTOTYPES)
+    check_width("method.projection_dim", config.projection_dim)
+    check_width("method.projection_hidden", config.projection_hidden)
+    check_depth("method.projection_layers", config.projection_layers)
     check_positive("method.temperature", config.temperature)
     check_positive("method.epsilon", config.epsilon)
-    check_int_at_least("method.sinkhorn_iterations", config.sinkhorn_iterations, 1)
-    check_int_at_least("method.focal_views", config.focal_views, 0)
+    check_int_between("method.sinkhorn_iterations", config.sinkhorn_iterations, 1, MAX_ITERATIONS)
+    check_int_between("method.focal_views", config.focal_views, 0, MAX_VIEWS)
     check_non_negative("method.tau", config.tau)
 
 

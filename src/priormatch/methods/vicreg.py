@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives.vicreg import vicreg_terms
-from priormatch.validation import check_int_at_least, check_non_negative
+from priormatch.validation import check_depth, check_non_negative, check_width
 
 
 @dataclass
@@ -31,8 +31,8 @@ class VICRegConfig:
 
 
 def validate_vicreg_config(config: VICRegConfig) -> None:
-    check_int_at_least("method.expander_dim", config.expander_dim, 1)
-    check_int_at_least("method.expander_layers", config.expander_layers, 1)
+    check_width("method.expander_dim", config.expander_dim)
+    check_depth("method.expander_layers", config.expander_layers)
     check_non_negative("method.invariance_weight", config.invariance_weight)
     check_non_negative("method.variance_weight", config.variance_weight)
     check_non_negative("method.covariance_weight", config.covariance_weight)

@@ -16,8 +16,29 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from priormatch.errors import PriormatchError
+from priormatch.validation import (
+    MAX_COUNT,
+    check_choice,
+    check_fraction_pair,
+    check_int_at_least,
+    check_int_between,
+    check_non_negative,
+    check_not_above,
+    check_optional_int_at_least,
+    check_optional_int_between,
+    check_positive,
+    check_range,
+    check_seed,
+)
 
 DEFAULT_METHOD = "pmsn"
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
+SAMPLERS = ("shuffle", "class_imbalanced")
+SAMPLER_MODES = ("global", "per_rank")
+PROBES = ("linear", "knn", "svm")
+MAX_THREADS = 1024  # train.num_threads
+MAX_VIEW_SIZE = 4096  # pixels of a view side / time steps of a resampled series
 
 
 @dataclass
@@ -66,11 +87,11 @@ class TrainConfig:
     weight_decay: float = 0.04  # cosine-increased ...
     weight_decay_end: float = 0.4  # ... to this (MSN recipe); none on biases, norms, prototypes
     grad_clip: float = 3.0  # max gradient norm (0 = off)
-    checkpoint_every: int = 200  # steps between atomic checkpoints
-    log_every: int = 10  # steps between metrics.jsonl records
+    checkpoint_every: int = 200  # steps between atomic checkpoints (>= 1)
+    log_every: int = 10  # steps between metrics.jsonl records (>= 1)
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "fp32"  # fp32 | bf16 (autocast; changes numerics)
-    num_threads: Optional[int] = None  # torch CPU threads (default: torch's choice)
+    num_threads: Optional[int] = None  # torch CPU threads, >= 1 (null: leave torch's default)
     progress: bool = True  # show a progress bar
 
 
@@ -112,6 +133,8 @@ def _one_line(error: OmegaConfBaseException) -> str:
 
 
 def _read_yaml(path: Path) -> DictConfig:
+    if path.is_dir():
+        raise PriormatchError(f"config file {path} is a directory; give a path to a YAML file")
     if not path.is_file():
         raise PriormatchError(f"config file {path} does not exist; give a path to a YAML file")
     try:
@@ -141,12 +164,22 @@ def raw_config(config_files: list[Path] | tuple[Path, ...] = (), overrides: list
     return OmegaConf.merge(raw, _parse_overrides(list(overrides)))
 
 
+SECTIONS = ("data", "encoder", "method", "image_views", "series_views", "train", "eval")
+
+
+def _check_sections(raw: DictConfig) -> None:
+    """Each top-level section, when given, is a mapping of keys (``train: 5`` is an error)."""
+    for section in SECTIONS:
+        node = raw.get(section)
+        if node is not None and not isinstance(node, DictConfig):
+            example = f"{section}.name=..." if section in ("encoder", "method") else f"{section}.KEY=VALUE"
+            raise PriormatchError(f"config key '{section}' must be a section (e.g. {example}), not a value")
+
+
 def _section_name(raw: DictConfig, section: str, default: str) -> str:
     node = raw.get(section)
     if node is None:
         return default
-    if not isinstance(node, DictConfig):
-        raise PriormatchError(f"config key '{section}' must be a section (e.g. {section}.name=...), not a value")
     name = node.get("name")
     return default if name is None else str(name)
 
@@ -160,6 +193,7 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -
     from priormatch.encoders import ENCODERS, default_encoder
     from priormatch.methods import method_spec
 
+    _check_sections(raw)
     method_name = _section_name(raw, "method", DEFAULT_METHOD)
     spec = method_spec(method_name)
     data_only = _merge(OmegaConf.structured(DataConfig), raw.get("data") or {}, prefix="data.")
@@ -170,7 +204,9 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -
     schema = OmegaConf.structured(
         RunConfig(method=spec.config_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
     )
-    return _merge(OmegaConf.merge(schema, KIND_DEFAULTS.get(kind, {})), raw)
+    config = _merge(OmegaConf.merge(schema, KIND_DEFAULTS.get(kind, {})), raw)
+    validate_run_config(config)
+    return config
 
 
 def _merge(schema: DictConfig, raw: Any, prefix: str = "") -> Any:
@@ -189,3 +225,101 @@ def config_to_yaml(config: RunConfig) -> str:
 def load_run_config(path: Path, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
     """The resolved config saved in a run directory."""
     return resolve_config(raw_config([path]), data_kind=data_kind)
+
+
+def validate_run_config(config: RunConfig) -> None:
+    """Check the range of every key (counts >= 1, fractions in [0, 1], finite floats, known
+    choices, sane sizes) so a bad value fails before anything is written; one-line errors name the key."""
+    check_seed("seed", config.seed)
+    validate_data_config(config.data)
+    validate_image_views_config(config.image_views)
+    validate_series_views_config(config.series_views)
+    validate_train_config(config.train)
+    validate_eval_config(config.eval)
+    _validate_encoder_and_method(config)
+
+
+def validate_data_config(data: DataConfig) -> None:
+    if not data.name:
+        raise PriormatchError("data.name is empty; set it to a data set name (see `priormatch datasets`)")
+    check_range("data.imbalance_ratio", data.imbalance_ratio, 1.0, float("inf"))
+    check_optional_int_at_least("data.subset_size", data.subset_size, 1)
+    check_seed("data.class_order_seed", data.class_order_seed)
+    check_choice("data.sampler", data.sampler, SAMPLERS)
+    check_int_between("data.classes_per_batch", data.classes_per_batch, 1, MAX_COUNT)
+    check_choice("data.sampler_mode", data.sampler_mode, SAMPLER_MODES)
+
+
+def validate_image_views_config(views: ImageViewsConfig) -> None:
+    check_optional_int_between("image_views.global_size", views.global_size, 1, MAX_VIEW_SIZE)
+    check_optional_int_between("image_views.focal_size", views.focal_size, 1, MAX_VIEW_SIZE)
+    check_fraction_pair("image_views.global_scale", views.global_scale)
+    check_fraction_pair("image_views.focal_scale", views.focal_scale)
+    check_non_negative("image_views.brightness", views.brightness)
+    check_non_negative("image_views.contrast", views.contrast)
+    check_non_negative("image_views.noise_std", views.noise_std)
+
+
+def validate_series_views_config(views: SeriesViewsConfig) -> None:
+    check_fraction_pair("series_views.crop_scale", views.crop_scale)
+    check_fraction_pair("series_views.focal_crop_scale", views.focal_crop_scale)
+    check_optional_int_between("series_views.output_length", views.output_length, 1, MAX_VIEW_SIZE)
+    check_optional_int_between("series_views.focal_output_length", views.focal_output_length, 1, MAX_VIEW_SIZE)
+    check_non_negative("series_views.jitter_std", views.jitter_std)
+    check_non_negative("series_views.scale_std", views.scale_std)
+    check_range("series_views.time_mask_ratio", views.time_mask_ratio, 0.0, 1.0)
+
+
+def validate_train_config(train: TrainConfig) -> None:
+    check_int_at_least("train.epochs", train.epochs, 1)
+    check_optional_int_at_least("train.steps", train.steps, 1)
+    check_int_at_least("train.batch_size", train.batch_size, 1)
+    check_positive("train.lr", train.lr)
+    check_non_negative("train.min_lr", train.min_lr)
+    check_not_above("train.min_lr", train.min_lr, "train.lr", train.lr)
+    check_range("train.warmup_fraction", train.warmup_fraction, 0.0, 1.0, high_inclusive=True)
+    check_non_negative("train.weight_decay", train.weight_decay)
+    check_non_negative("train.weight_decay_end", train.weight_decay_end)
+    check_non_negative("train.grad_clip", train.grad_clip)
+    check_int_at_least("train.checkpoint_every", train.checkpoint_every, 1)
+    check_int_at_least("train.log_every", train.log_every, 1)
+    check_choice("train.device", train.device, DEVICES)
+    check_choice("train.precision", train.precision, PRECISIONS)
+    check_optional_int_between("train.num_threads", train.num_threads, 1, MAX_THREADS)
+
+
+def validate_eval_config(evaluation: EvalConfig) -> None:
+    if not evaluation.probes:
+        raise PriormatchError(f"eval.probes is empty; list at least one of: {', '.join(PROBES)}")
+    for probe in evaluation.probes:
+        check_choice("eval.probes", probe, PROBES)
+    check_optional_int_at_least("eval.probe_samples_per_class", evaluation.probe_samples_per_class, 1)
+    check_int_at_least("eval.batch_size", evaluation.batch_size, 1)
+
+
+def _validate_encoder_and_method(config: RunConfig) -> None:
+    """The encoder's and the method's own range checks (their modules define them)."""
+    from priormatch.encoders.configs import SeriesTransformerConfig, ViTConfig, validate_encoder_config
+    from priormatch.methods.data2vec import Data2VecConfig, validate_data2vec_config
+    from priormatch.methods.mae import MAEConfig, validate_mae_config
+    from priormatch.methods.msn import MSNConfig, validate_msn_config
+    from priormatch.methods.simclr import SimCLRConfig, validate_simclr_config
+    from priormatch.methods.swav import SwAVConfig, validate_swav_config
+    from priormatch.methods.ts2vec import TS2VecConfig, validate_ts2vec_config
+    from priormatch.methods.vicreg import VICRegConfig, validate_vicreg_config
+
+    validate_encoder_config(config.encoder)
+    transformer = isinstance(config.encoder, (ViTConfig, SeriesTransformerConfig))
+    depth = config.encoder.depth if transformer else None  # data2vec averages transformer blocks
+    validators: dict[type, Callable[[Any], None]] = {
+        MSNConfig: validate_msn_config,
+        SimCLRConfig: validate_simclr_config,
+        VICRegConfig: validate_vicreg_config,
+        SwAVConfig: validate_swav_config,
+        MAEConfig: validate_mae_config,
+        Data2VecConfig: lambda method: validate_data2vec_config(method, depth=depth),
+        TS2VecConfig: validate_ts2vec_config,
+    }
+    for config_type, validate in validators.items():
+        if isinstance(config.method, config_type):  # PMSNConfig is an MSNConfig
+            validate(config.method)

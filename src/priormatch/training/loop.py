@@ -7,6 +7,11 @@ step; so a run resumed from a checkpoint continues exactly as if it had never st
 Under DDP (``torch.distributed`` initialised, see :mod:`priormatch.training.distributed_setup`)
 each rank trains on its slice of the global batch through the DDP-wrapped method; rank 0 alone
 writes the run directory, every rank can resume from its checkpoint.
+
+A :class:`~priormatch.training.interruption.StopRequest` ends training at the next step
+boundary: the step in flight finishes, a checkpoint of the boundary is written, and
+:class:`~priormatch.training.interruption.TrainingInterrupted` is raised; ``--resume`` then
+continues exactly.
 """
 
 from __future__ import annotations
@@ -27,14 +32,22 @@ from priormatch import distributed
 from priormatch.data import batch_indices, rank_slice
 from priormatch.errors import PriormatchError
 from priormatch.methods import MethodOutput, SSLMethod
-from priormatch.training.checkpoint import load_checkpoint, save_atomic, write_json_atomic, write_text_atomic
+from priormatch.training.checkpoint import (
+    checkpoint_entry,
+    load_checkpoint,
+    load_weights,
+    save_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from priormatch.training.config import RunConfig, config_to_yaml
 from priormatch.training.distributed_setup import average_over_ranks, barrier, wrap_for_ddp
 from priormatch.training.experiment import PretrainingData, build_model, make_sampler, prepare_data, total_steps
+from priormatch.training.interruption import StopRequest, TrainingInterrupted, requested_stop
 from priormatch.training.optimizer import make_optimizer, set_hyperparameters
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.schedules import cosine_increase, cosine_with_warmup, ema_initial_weight, linear, short_run_momentum
-from priormatch.training.views import make_views
+from priormatch.training.views import make_views, step_views
 
 
 @dataclass
@@ -48,10 +61,16 @@ class TrainingState:
     def state_dict(self) -> dict[str, Any]:
         return {"step": self.step, "method": self.method.state_dict(), "optimizer": self.optimizer.state_dict()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.method.load_state_dict(state["method"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
+    def load_state_dict(self, state: dict[str, Any], *, path: Path) -> None:
+        """Restore from ``state`` (loaded from ``path``); a checkpoint of another architecture is a
+        one-line error."""
+        fix = "resume with the config.yaml this checkpoint was trained with, or start a new run with --out"
+        load_weights(self.method, checkpoint_entry(state, "method", path), path=path, fix=fix)
+        load_weights(self.optimizer, checkpoint_entry(state, "optimizer", path), path=path, fix=fix)
+        step = checkpoint_entry(state, "step", path)
+        if not isinstance(step, int) or step < 0:
+            raise PriormatchError(f"checkpoint {path} has step={step!r}, not a step count; re-train the run")
+        self.step = step
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -170,11 +189,14 @@ def train(
     resume: bool = False,
     prepared: tuple[PretrainingData, SSLMethod] | None = None,
     stop_at_step: int | None = None,
+    stop: StopRequest | None = None,
 ) -> RunDirectory:
     """Pretrain ``config``'s method and write ``run``; ``resume`` continues from its checkpoint.
 
     ``stop_at_step`` ends this session after that many steps with a resumable checkpoint, as a
-    pre-empted job would (the run stays incomplete).
+    pre-empted job would (the run stays incomplete). When ``stop`` is set (by a signal, see
+    :func:`stop_on_signals`) training ends at the next step boundary with a checkpoint and
+    raises :class:`TrainingInterrupted`. The caller holds the run's lock (``run_lock``).
     """
     if config.train.num_threads:
         torch.set_num_threads(config.train.num_threads)
@@ -190,7 +212,14 @@ def train(
     method.to(device)
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))
     if resume:  # every rank loads the checkpoint
-        state.load_state_dict(load_checkpoint(run.checkpoint, map_location=device))
+        state.load_state_dict(load_checkpoint(run.checkpoint, map_location=device), path=run.checkpoint)
+        if state.step > steps:
+            raise PriormatchError(
+                f"checkpoint {run.checkpoint} is at step {state.step} but this run has {steps} steps; "
+                "it belongs to another run: resume that run, or start a new one with --out"
+            )
+        if rank == 0:  # the steps after the checkpoint are re-run: drop their records and a torn line
+            run.repair_metrics(through_step=state.step)
     elif rank == 0:
         write_text_atomic(config_to_yaml(config), run.config)
         write_json_atomic(data.summary(), run.data_summary)
@@ -214,15 +243,19 @@ def train(
     last_log = time.perf_counter()
     samples_since_log = 0
     while state.step < end:
+        signal_number = requested_stop(stop, device)
+        if signal_number is not None:
+            _save_interrupted(run, state, steps, rank=rank, bar=bar)
+            raise TrainingInterrupted(signal_number, run, state.step)
         step = state.step
         hyper = schedules(config, step, steps)
         set_hyperparameters(state.optimizer, lr=hyper["lr"], weight_decay=hyper["weight_decay"])
         generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank))
         indices = rank_slice(batch_indices(sampler, step), rank, world_size)
         batch = read_batch(inputs, indices, device)
-        step_views = views(batch, num_global=method.view_spec.num_global, num_focal=method.view_spec.num_focal, generator=generator)
+        views_of_step = step_views(views, batch, method.view_spec, generator)
         output = optimizer_step(
-            model, state, step_views, generator=generator, grad_clip=config.train.grad_clip,
+            model, state, views_of_step, generator=generator, grad_clip=config.train.grad_clip,
             ema_momentum=hyper.get("ema_momentum"), precision=autocast(config, device),
         )
         state.step += 1
@@ -248,6 +281,15 @@ def train(
         run.mark("complete", step=state.step, total_steps=steps)
     barrier()  # no rank returns before rank 0 has written the run directory
     return run
+
+
+def _save_interrupted(run: RunDirectory, state: TrainingState, steps: int, *, rank: int, bar: tqdm) -> None:
+    """Checkpoint the current step boundary (rank 0) before a signal ends training; every rank waits."""
+    bar.close()
+    if rank == 0:
+        save_atomic(state.state_dict(), run.checkpoint)
+        run.mark("running", step=state.step, total_steps=steps)
+    barrier()
 
 
 def _postfix(metrics: dict[str, float]) -> dict[str, str]:

@@ -41,7 +41,12 @@ def run_lock(directory: Path, *, purpose: str) -> Iterator[None]:
     second descriptor of the same file would block against the first).
     """
     path = lock_path(directory)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise PriormatchError(
+            f"cannot open the lock file {path} ({error.strerror}); give a writable run directory"
+        ) from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

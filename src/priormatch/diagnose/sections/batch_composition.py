@@ -8,9 +8,11 @@ from priormatch.diagnose.experiments import SHUFFLED, TITLES
 from priormatch.diagnose.figures.gallery import gallery_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
-from priormatch.diagnose.results import BASELINE_LABELS, RunResult, arms, conditions, recorded_baselines, reference_arm, values
+from priormatch.diagnose.results import (
+    BASELINE_LABELS, RunResult, arms, by_seed, conditions, recorded_baselines, reference_arm, untrained_gains, values,
+)
 from priormatch.diagnose.tables import cell, difference_cell, reference_note, relative_cell, seeds_note
-from priormatch.diagnose.verdicts import Verdict, batch_composition_verdict, prototype_verdict
+from priormatch.diagnose.verdicts import Verdict, batch_composition_verdict, learning_gate, not_judged, prototype_verdict
 
 EXPERIMENT = "batch_composition"
 
@@ -50,7 +52,8 @@ def prototype_figures(config: DiagnoseConfig, results: list[RunResult], cache: P
     figures, claims = [], {}
     imbalanced = [c for c in conditions(results) if c != SHUFFLED]
     shown = config.figures
-    for method in [m for m in shown.gallery_methods if m in arms(results)]:
+    gallery_methods = [m for m in shown.gallery_methods if m in arms(results)]
+    for method in gallery_methods:
         if not imbalanced:
             break
         condition = imbalanced[0]
@@ -67,8 +70,11 @@ def prototype_figures(config: DiagnoseConfig, results: list[RunResult], cache: P
         curves = [UsageCurve(f"{method} {c}", pairs[c][0].usage, pairs[c][0].prior) for c in (SHUFFLED, condition)]
         figures.append(Figure(f"usage-{method}-batches", usage_figure(curves, f"{method}: usage with shuffled vs {condition} batches"),
                               "Prototype usage (mean assignment of unaugmented training images) sorted by rank; dashed: the prior."))
-        purity = {c: [a.purity(shown.gallery_prototypes, shown.gallery_images) for a in pairs[c]] for c in pairs}
-        claims[f"claim 3 ({method})"] = prototype_verdict(purity, SHUFFLED, condition, method)
+        seeds = {c: [r.planned.seed for r in _runs(results, method, c)] for c in pairs}
+        purity = {c: {s: a.purity(shown.gallery_prototypes, shown.gallery_images) for s, a in zip(seeds[c], pairs[c])} for c in pairs}
+        gate = learning_gate({method: untrained_gains(results, method, [SHUFFLED, condition])})
+        claims[f"claim 3 ({method})"] = not_judged(gate) if gate else prototype_verdict(
+            purity, SHUFFLED, condition, method, comparisons=len(gallery_methods))
     return figures, claims
 
 
@@ -83,10 +89,13 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     )
     section.tables.append(drop_table(results))
     claims: dict[str, Verdict] = {}
-    for condition in [c for c in conditions(results) if c != SHUFFLED]:
-        shuffled = {m: values(results, m, SHUFFLED, probe="linear") for m in arms(results)}
-        imbalanced = {m: values(results, m, condition, probe="linear") for m in arms(results)}
-        claims[f"claim 2 ({condition})"] = batch_composition_verdict(shuffled, imbalanced, set(experiment.no_batch_regulariser), condition)
+    imbalanced_conditions = [c for c in conditions(results) if c != SHUFFLED]
+    for condition in imbalanced_conditions:
+        gate = learning_gate({m: untrained_gains(results, m, [SHUFFLED, condition]) for m in arms(results)})
+        shuffled = {m: by_seed(results, m, SHUFFLED, probe="linear") for m in arms(results)}
+        imbalanced = {m: by_seed(results, m, condition, probe="linear") for m in arms(results)}
+        claims[f"claim 2 ({condition})"] = not_judged(gate) if gate else batch_composition_verdict(
+            shuffled, imbalanced, set(experiment.no_batch_regulariser), condition, comparisons=len(imbalanced_conditions))
     figures, prototype_claims = prototype_figures(config, results, cache)
     section.figures.extend(figures)
     claims.update(prototype_claims)

@@ -11,9 +11,11 @@ from priormatch.diagnose.figures.gallery import gallery_figure
 from priormatch.diagnose.figures.per_class import PerClassSeries, per_class_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
-from priormatch.diagnose.results import RunResult, arms, conditions, values
-from priormatch.diagnose.tables import cell, seeds_note
-from priormatch.diagnose.verdicts import Verdict, overlay_verdict
+from priormatch.diagnose.results import (
+    BASELINE_LABELS, RunResult, arms, by_seed, conditions, recorded_baselines, reference_arm, untrained_gains, values,
+)
+from priormatch.diagnose.tables import cell, reference_note, seeds_note
+from priormatch.diagnose.verdicts import Verdict, learning_gate, not_judged, overlay_verdict
 
 EXPERIMENT = "overlay"
 
@@ -24,17 +26,20 @@ def overlay_table(results: list[RunResult], label_sets: list[str]) -> Table:
         columns += [f"{label_set} linear", f"{label_set} kNN", f"{label_set} tail (linear)"]
     rows = []
     condition = conditions(results)[0]
-    for arm in arms(results):
-        row = [arm, cell(values(results, arm, condition)), cell(values(results, arm, condition, probe="knn"))]
+    baselines = recorded_baselines(results)
+    labelled = [(arm, arm, "") for arm in arms(results)] + [(BASELINE_LABELS[b], reference_arm(results), b) for b in baselines]
+    for label, arm, baseline in labelled:
+        row = [label, cell(values(results, arm, condition, baseline=baseline)),
+               cell(values(results, arm, condition, probe="knn", baseline=baseline))]
         for label_set in label_sets:
-            row += [cell(values(results, arm, condition, label_set=label_set)),
-                    cell(values(results, arm, condition, probe="knn", label_set=label_set)),
-                    cell(values(results, arm, condition, "tail_accuracy", label_set=label_set))]
+            row += [cell(values(results, arm, condition, label_set=label_set, baseline=baseline)),
+                    cell(values(results, arm, condition, probe="knn", label_set=label_set, baseline=baseline)),
+                    cell(values(results, arm, condition, "tail_accuracy", label_set=label_set, baseline=baseline))]
         rows.append(row)
     seeds = {len(values(results, a, condition)) for a in arms(results)}
     caption = ("Clothing: the data set's own balanced labels. Digit: the stamped digit, power-law in pretraining, "
                "uniform in the test split. " + seeds_note(seeds))
-    return Table(columns, rows, caption)
+    return Table(columns, rows, caption + reference_note(baselines, reference_arm(results)))
 
 
 def digit_panel(results: list[RunResult], label_set: str) -> dict[str, list[PerClassSeries]]:
@@ -62,9 +67,10 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     condition = conditions(results)[0]
     if label_sets and experiment.baseline in arms(results) and candidate in arms(results):
         label = label_sets[0]
-        digit = {a: values(results, a, condition, label_set=label) for a in arms(results)}
-        clothing = {a: values(results, a, condition) for a in arms(results)}
-        claims["claim 5"] = overlay_verdict(digit, clothing, experiment.baseline, candidate)
+        digit = {a: by_seed(results, a, condition, label_set=label) for a in arms(results)}
+        clothing = {a: by_seed(results, a, condition) for a in arms(results)}
+        gate = learning_gate({a: untrained_gains(results, a, [condition]) for a in (experiment.baseline, candidate)})
+        claims["claim 5"] = not_judged(gate) if gate else overlay_verdict(digit, clothing, experiment.baseline, candidate)
         section.figures.append(Figure("per-class-overlay-digit", per_class_figure(digit_panel(results, label)),
                                       f"Per-class {label} accuracy against the digit's pretraining frequency (mean over seeds)."))
     first = {}

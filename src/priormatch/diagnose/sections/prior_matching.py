@@ -13,10 +13,13 @@ from priormatch.diagnose.figures.per_class import PerClassSeries, per_class_figu
 from priormatch.diagnose.figures.training_curves import curve_from_metrics, training_curves_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
-from priormatch.diagnose.results import RunResult, arms, conditions, values
+from priormatch.diagnose.results import (
+    BASELINE_LABELS, RunResult, arms, by_seed, conditions, recorded_baselines, reference_arm, untrained_gains, values,
+)
 from priormatch.diagnose.statistics import summarize
-from priormatch.diagnose.tables import cell, seeds_note
-from priormatch.diagnose.verdicts import Verdict, prior_matching_verdict, uniform_usage_verdict
+from priormatch.diagnose.tables import cell, reference_note, seeds_note, test_split_note
+from priormatch.diagnose.verdicts import Verdict, learning_gate, not_judged, prior_matching_verdict, uniform_usage_verdict
+from priormatch.priors import prior_from_class_counts
 from priormatch.training.run_dir import RunDirectory
 
 EXPERIMENT = "prior_matching"
@@ -25,15 +28,19 @@ METRICS = (("accuracy", "linear"), ("head_accuracy", "linear"), ("medium_accurac
 
 def accuracy_table(results: list[RunResult]) -> Table:
     columns = ["data", "arm", "linear acc", "head", "medium", "tail", "kNN acc"]
+    baselines = recorded_baselines(results)
+    # Per condition: every arm, then the reference rows (label, arm whose runs give them, baseline).
+    labelled = [(arm, arm, "") for arm in arms(results)] + [(BASELINE_LABELS[b], reference_arm(results), b) for b in baselines]
     rows = [
-        [condition, arm] + [cell(values(results, arm, condition, metric, probe=probe)) for metric, probe in METRICS]
+        [condition, label] + [cell(values(results, arm, condition, metric, probe=probe, baseline=baseline)) for metric, probe in METRICS]
         for condition in conditions(results)
-        for arm in arms(results)
+        for label, arm, baseline in labelled
     ]
     seeds = {len(values(results, a, c)) for a in arms(results) for c in conditions(results)}
-    caption = ("Linear probe on a class-balanced labelled set, test split balanced; head/medium/tail: thirds of the classes "
+    caption = (f"Linear probe on a class-balanced labelled set, {test_split_note([r.evaluations[''] for r in results])}; "
+               "head/medium/tail: thirds of the classes "
                "by pretraining frequency (class-balanced accuracy within each). " + seeds_note(seeds))
-    return Table(columns, rows, caption)
+    return Table(columns, rows, caption + reference_note(baselines, reference_arm(results)))
 
 
 def winners_table(results: list[RunResult]) -> Table:
@@ -67,23 +74,28 @@ def per_class_panels(results: list[RunResult]) -> dict[str, list[PerClassSeries]
     return panels
 
 
-def _class_entropy(result: RunResult) -> float:
-    counts = np.asarray(result.evaluations[""]["class_counts"], dtype=float)
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum() / np.log(len(counts)))
+def normalised_entropy(shares: np.ndarray) -> float:
+    """H(shares) / log len(shares), shares summing to 1."""
+    p = shares[shares > 0]
+    return float(-(p * np.log(p)).sum() / np.log(len(shares)))
 
 
-def claim_one(config: DiagnoseConfig, results: list[RunResult], condition: str) -> Verdict | None:
+def claim_one(config: DiagnoseConfig, results: list[RunResult], condition: str, cache: PrototypeCache) -> Verdict | None:
+    """Claim 1 on ``condition``: the baseline's argmax usage of unaugmented pretraining images against the classes."""
     baseline = config.prior_matching.baseline
     runs = [r for r in results if r.planned.cell.arm == baseline and r.planned.cell.condition == condition]
-    ratios = []
-    for run in runs:
-        records = [m for m in RunDirectory(run.planned.run_dir).read_metrics() if "pbar_entropy" in m]
-        if records:
-            ratios.append(records[-1]["pbar_entropy"] / math.log(run.planned.config.method.num_prototypes))
-    if not ratios:
+    if not runs:
         return None
-    return uniform_usage_verdict(baseline, ratios, _class_entropy(runs[0]), condition)
+    gate = learning_gate({baseline: untrained_gains(results, baseline, [condition])})
+    if gate:
+        return not_judged(gate)
+    usage = {}
+    for run in runs:
+        counts = cache.get(run.planned.run_dir).hard_counts
+        usage[run.planned.seed] = normalised_entropy(counts / counts.sum())
+    k = runs[0].planned.config.method.num_prototypes
+    classes = prior_from_class_counts(runs[0].evaluations[""]["class_counts"], k).double().numpy()
+    return uniform_usage_verdict(baseline, usage, normalised_entropy(classes), condition)
 
 
 def build_section(config: DiagnoseConfig, results: list[RunResult], cache: PrototypeCache) -> tuple[Section, dict[str, Verdict]]:
@@ -95,8 +107,9 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
         f"ratios {', '.join(f'{r:g}' for r in experiment.imbalance_ratios)} (1 = balanced)."
     )
     section.tables += [accuracy_table(results), winners_table(results)]
-    cells = {c: {a: values(results, a, c) for a in arms(results)} for c in conditions(results)}
-    claims = {"claim 4": prior_matching_verdict(cells, experiment.baseline, balanced=condition_for_ratio(1.0))}
+    cells = {c: {a: by_seed(results, a, c) for a in arms(results)} for c in conditions(results)}
+    gate = learning_gate({a: untrained_gains(results, a, conditions(results)) for a in arms(results)})
+    claims = {"claim 4": not_judged(gate) if gate else prior_matching_verdict(cells, experiment.baseline, balanced=condition_for_ratio(1.0))}
     section.figures.append(Figure("per-class-accuracy", per_class_figure(per_class_panels(results)),
                                   "Per-class linear-probe accuracy (mean over seeds) against the class's pretraining frequency."))
     most_imbalanced = condition_for_ratio(max(experiment.imbalance_ratios))
@@ -110,7 +123,7 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     if curves:
         section.figures.append(Figure("pbar-training", training_curves_figure(curves),
                                       f"Batch p_bar entropy and KL(p_bar || prior) over training on {most_imbalanced} data (first seed)."))
-    uniform = claim_one(config, results, most_imbalanced)
+    uniform = claim_one(config, results, most_imbalanced, cache)
     if uniform is not None:
         claims["claim 1"] = uniform
     section.verdict = " ".join(f"[{name}] {verdict}" for name, verdict in claims.items())

@@ -13,6 +13,7 @@ from priormatch.diagnose.figures.per_class import PerClassSeries, per_class_figu
 from priormatch.diagnose.figures.training_curves import curve_from_metrics, training_curves_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
+from priormatch.diagnose.results import BASELINE_LABELS
 from priormatch.evaluation.run_evaluation import evaluate_run, load_run
 from priormatch.training.run_dir import RunDirectory
 
@@ -30,16 +31,22 @@ def run_label(run: RunDirectory, names: list[str]) -> str:
 
 
 def runs_table(runs: list[RunDirectory], labels: list[str]) -> Table:
+    """One row per run, each followed by its reference rows (untrained encoder, raw input) where eval.json has them."""
     columns = ["run", "method", "data", "rho", "batches", "seed"] + [f"linear {m.replace('_accuracy', '')}" for m in METRICS] + ["kNN acc"]
     rows = []
     for run, label in zip(runs, labels):
         _, config = load_run(run.root)
         record = json.loads(run.evaluation.read_text())
-        linear, knn = record["probes"].get("linear", {}), record["probes"].get("knn", {})
         batches = "shuffled" if config.data.sampler == "shuffle" else f"k={config.data.classes_per_batch}"
-        rows.append([label, config.method.name, config.data.name, f"{config.data.imbalance_ratio:g}", batches, str(config.seed)]
-                    + [_percent(linear.get(m)) for m in METRICS] + [_percent(knn.get("accuracy"))])
-    return Table(columns, rows, "Test accuracy in % (probes of `priormatch evaluate`).")
+        settings = [config.method.name, config.data.name, f"{config.data.imbalance_ratio:g}", batches, str(config.seed)]
+        probed = {label: record["probes"]}
+        probed.update({f"{label}: {BASELINE_LABELS[name]}": probes for name, probes in record.get("baseline_probes", {}).items()})
+        for row_label, probes in probed.items():
+            linear, knn = probes.get("linear", {}), probes.get("knn", {})
+            rows.append([row_label, *settings] + [_percent(linear.get(m)) for m in METRICS] + [_percent(knn.get("accuracy"))])
+    caption = ("Test accuracy in % (probes of `priormatch evaluate`); below each run, the same probes on its encoder at "
+               "initialisation and on its standardised raw inputs.")
+    return Table(columns, rows, caption)
 
 
 def per_class_series(run: RunDirectory, label: str) -> PerClassSeries | None:

@@ -60,3 +60,17 @@ def test_test_split_note_states_the_balance_as_recorded():
     assert test_split_note([{"test_class_counts": [100, 100]}]) == "test split balanced (100 per class)"
     assert test_split_note([{"test_class_counts": [1000, 12]}]) == "test split imbalanced (class counts 12 to 1,000)"
     assert test_split_note([{}]) == "test split balance not recorded"
+
+
+def test_held_out_rows_follow_the_pretraining_profile_and_avoid_its_images():
+    import numpy as np
+
+    from priormatch.diagnose.prototypes import held_out_rows
+
+    labels = np.repeat(np.arange(3), [100, 100, 100])
+    subset = np.concatenate([np.arange(0, 40), np.arange(100, 120), np.arange(200, 204)])  # 40 / 20 / 4
+    rows = held_out_rows(labels, subset, 32, np.random.default_rng(0))
+    assert not set(rows) & set(subset) and np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(np.bincount(labels[rows]), [20, 10, 2])  # scale 32 / 64 = 0.5
+    assert len(held_out_rows(labels, np.arange(50), 10, np.random.default_rng(0))) == 10  # class 0 only, 50 left over
+    assert held_out_rows(labels[:100], np.arange(100), 10, np.random.default_rng(0)) is None  # nothing left over

@@ -10,9 +10,11 @@ from priormatch.diagnose.prototypes import PrototypeAnalysis, analyse_run
 class PrototypeCache:
     def __init__(self, max_images: int) -> None:
         self.max_images = max_images
-        self._analyses: dict[Path, PrototypeAnalysis] = {}
+        self._analyses: dict[tuple[Path, bool], PrototypeAnalysis] = {}
 
-    def get(self, run_dir: Path) -> PrototypeAnalysis:
-        if run_dir not in self._analyses:
-            self._analyses[run_dir] = analyse_run(run_dir, max_images=self.max_images)
-        return self._analyses[run_dir]
+    def get(self, run_dir: Path, *, held_out: bool = False) -> PrototypeAnalysis:
+        """The run's analysis on pretraining images, or on held-out images of the same class profile."""
+        key = (run_dir, held_out)
+        if key not in self._analyses:
+            self._analyses[key] = analyse_run(run_dir, max_images=self.max_images, held_out=held_out)
+        return self._analyses[key]

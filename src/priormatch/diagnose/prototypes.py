@@ -104,20 +104,52 @@ def load_trained_method(path: str | Path) -> tuple[SSLMethod, object, object]:
     return method.eval(), config, data
 
 
-def analyse_run(path: str | Path, *, max_images: int = 2000, seed: int = 0, batch_size: int = 512) -> PrototypeAnalysis:
-    """Assignments of up to ``max_images`` pretraining images (a seeded sample) to the prototypes."""
+def analyse_run(
+    path: str | Path, *, max_images: int = 2000, seed: int = 0, batch_size: int = 512, held_out: bool = False
+) -> PrototypeAnalysis:
+    """Assignments of up to ``max_images`` images (a seeded sample) to the prototypes.
+
+    By default the images are pretraining images; with ``held_out`` they are training-split
+    images the run never saw, drawn with the pretraining class profile (:func:`held_out_rows`),
+    falling back to pretraining images where the split has none left over.
+    """
     method, config, data = load_trained_method(path)
     if not has_prototypes(method):
         raise PriormatchError(
             f"run {path} trains method {config.method.name!r}, which has no prototypes; "
             "prototype galleries need a prototype method (msn, pmsn, swav)"
         )
-    train = data.train
-    rows = np.sort(np.random.default_rng(seed).choice(len(train), size=min(max_images, len(train)), replace=False))
-    images = np.asarray(train.x[rows])
-    views = make_views(config, train, method.encoder)
+    rng = np.random.default_rng(seed)
+    rows = held_out_rows(data.splits.train.y, data.subset, max_images, rng) if held_out else None
+    if rows is None:
+        rows = data.subset[np.sort(rng.choice(len(data.subset), size=min(max_images, len(data.subset)), replace=False))]
+    split = data.splits.train
+    images = np.asarray(split.x[rows])
+    views = make_views(config, data.train, method.encoder)
     probabilities = extract_features(_Assigner(method), images, batch_size=batch_size, transform=views.evaluation_view)
     prior = getattr(method, "prior", None)
     k = probabilities.shape[1]
     prior_array = prior.detach().cpu().numpy() if isinstance(prior, torch.Tensor) else np.full(k, 1.0 / k)
-    return PrototypeAnalysis(str(path), probabilities, images, train.y[rows], tuple(train.class_names), prior_array)
+    return PrototypeAnalysis(str(path), probabilities, images, split.y[rows], tuple(split.class_names), prior_array)
+
+
+def held_out_rows(labels: np.ndarray, subset: np.ndarray, max_images: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Sorted indices of training-split rows outside ``subset`` with the subset's class profile.
+
+    ``labels`` (n,) of the whole split, ``subset`` (m,) the pretraining indices. Each class gets
+    ``round(scale * count)`` rows, the largest scale <= max_images / m that every class's
+    left-over rows allow; None when some pretraining class has no row left over.
+    """
+    num_classes = int(labels.max()) + 1
+    counts = np.bincount(labels[subset], minlength=num_classes)
+    outside = np.ones(len(labels), dtype=bool)
+    outside[subset] = False
+    available = np.bincount(labels[outside], minlength=num_classes)
+    present = counts > 0
+    if (available[present] == 0).any():
+        return None
+    scale = min(max_images / len(subset), float((available[present] / counts[present]).min()))
+    wanted = np.maximum(1, np.round(scale * counts)).astype(int) * present
+    wanted = np.minimum(wanted, available)
+    chosen = [rng.choice(np.flatnonzero(outside & (labels == c)), size=int(wanted[c]), replace=False) for c in np.flatnonzero(present)]
+    return np.sort(np.concatenate(chosen))

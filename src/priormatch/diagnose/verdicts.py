@@ -212,16 +212,16 @@ def prototype_verdict(
 def uniform_usage_verdict(method: str, usage_entropy: BySeed, class_entropy: float, condition: str, *, alpha: float = ALPHA) -> Verdict:
     """Claim 1: a uniform-prior method spreads its usage more evenly than the data's classes are spread.
 
-    ``usage_entropy[seed]``: H / log K of the shares of unaugmented pretraining images whose most
-    probable prototype is k (argmax, not the batch p_bar that me-max maximises, so a collapsed
-    model fails it); ``class_entropy``: H / log K of the class frequencies spread over the K
+    ``usage_entropy[seed]``: H / log K of the shares of held-out unaugmented images (the
+    pretraining class profile, images the run never saw) whose most probable prototype is k
+    (argmax, not the batch p_bar that me-max maximises, so a collapsed model fails it); ``class_entropy``: H / log K of the class frequencies spread over the K
     prototypes (:func:`priormatch.priors.prior_from_class_counts`), the usage a prior matched to
     the classes would give. Agrees when usage entropy is larger at level ``alpha``.
     """
     test = paired_test([value - class_entropy for value in usage_entropy.values()], alpha)
     mean = float(np.mean(list(usage_entropy.values())))
     text = (
-        f"On {condition} data, {method}'s prototype usage (argmax shares of unaugmented images) has entropy {mean:.2f} of log K; "
+        f"On {condition} data, {method}'s prototype usage (argmax shares of held-out unaugmented images) has entropy {mean:.2f} of log K; "
         f"the classes spread over the K prototypes would give {class_entropy:.2f}. Usage minus classes: "
         f"{test.effect:+.3f} (interval {test.low:+.3f} to {test.high:+.3f}, one-sided level {alpha:g})."
     )

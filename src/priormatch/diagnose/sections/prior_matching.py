@@ -91,7 +91,7 @@ def claim_one(config: DiagnoseConfig, results: list[RunResult], condition: str, 
         return not_judged(gate)
     usage = {}
     for run in runs:
-        counts = cache.get(run.planned.run_dir).hard_counts
+        counts = cache.get(run.planned.run_dir, held_out=True).hard_counts
         usage[run.planned.seed] = normalised_entropy(counts / counts.sum())
     k = runs[0].planned.config.method.num_prototypes
     classes = prior_from_class_counts(runs[0].evaluations[""]["class_counts"], k).double().numpy()

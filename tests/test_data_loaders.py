@@ -208,7 +208,7 @@ def test_npz_series_keep_values_and_nan(tmp_path: Path) -> None:
         ({"X": -np.ones((4, 1, 3, 3)), "y": np.arange(4) % 2}, "negative values"),
         (
             {"X": np.zeros((4, 1, 3, 3)), "y": np.arange(4) % 2, "X_test": np.zeros((2, 1, 3, 3)), "y_test": [0, 2]},
-            "class 2 \\('2'\\) has no samples",
+            "test label '2' never occurs in y \\(the train split\\)",
         ),
     ],
 )

@@ -116,3 +116,11 @@ def test_summary_record_has_the_contract_keys():
     record = Verdict("agrees", "text", ALPHA, 0.03, 0.01, 0.05).record("claim 4")
     assert record == {"claim": "claim 4", "verdict": "agrees", "alpha": 0.05, "effect": 0.03, "ci_low": 0.01, "ci_high": 0.05, "text": "text"}
     assert not_judged("why").record("claim 2")["effect"] is None and not math.isnan(ALPHA)
+
+
+def test_prior_matching_records_the_deciding_comparison():
+    msn = {0: 0.70, 1: 0.71, 2: 0.72}
+    cells = {"balanced": {"msn": msn, "a": msn, "b": msn},
+             "rho=100": {"msn": msn, "a": _shifted(msn, 0.01), "b": {0: 0.68, 1: 0.695, 2: 0.70}}}
+    verdict = prior_matching_verdict(cells, "msn")
+    assert verdict.outcome == "disagrees" and verdict.effect < 0 and verdict.ci_high < 0  # arm b hurts

@@ -9,7 +9,7 @@ import torch
 from omegaconf import OmegaConf
 
 from priormatch.cli import main
-from priormatch.cli import train_command
+from priormatch.cli import train_run
 from priormatch.data.ucr import ucr_available
 from priormatch.evaluation.baselines import column_statistics, initial_evaluation_encoder, raw_input_features
 from priormatch.evaluation.run_evaluation import load_run
@@ -71,14 +71,14 @@ def test_untrained_encoder_is_the_initialisation_of_training_bit_for_bit(method,
     """The weights `priormatch train` starts from (captured as the CLI prepares the run) equal the
     encoder the evaluation rebuilds from the run directory."""
     captured = {}
-    prepare_run = train_command.prepare_run
+    prepare_run = train_run.prepare_run
 
     def capturing_prepare_run(*args, **kwargs):
         data, model = prepare_run(*args, **kwargs)
         captured["step0"] = _state(model.evaluation_encoder())
         return data, model
 
-    monkeypatch.setattr(train_command, "prepare_run", capturing_prepare_run)
+    monkeypatch.setattr(train_run, "prepare_run", capturing_prepare_run)
     run = tmp_path / "run"
     assert main(["train", "--config", str(TINY / f"{method}.yaml"), "train.steps=1", "train.num_threads=1", "--out", str(run)]) == 0
     _, config = load_run(run)

@@ -9,7 +9,10 @@ method's evaluation encoder, so it can stand in front of any classifier in a ``P
 
 Inputs: series in the aeon/sktime layout ``(n_cases, n_channels, n_timepoints)`` or univariate
 ``(n_cases, n_timepoints)``, NaN marking missing values or end padding; or images
-``(n, channels, height, width)`` (uint8 is divided by 255; floats should lie in [0, 1]).
+``(n, channels, height, width)`` (uint8 is divided by 255; floats should lie in [0, 1]). Other
+layouts are named by ``layout`` (``"NTC"`` for ``(n, T, C)``, ``"NHWC"``, ``"NHW"``; see
+:mod:`priormatch.data.layouts`); every layout is checked, so ``(n, T, C)`` passed without
+``layout="NTC"`` is an error (more channels than timepoints), never read as T channels.
 
 Any other config value is a keyword argument ``section__key`` (sections ``method``, ``encoder``,
 ``train``, ``series_views``, ``image_views``), e.g. ``method__tau=0.5``, ``train__lr=3e-4``,
@@ -33,6 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from priormatch.data.arrays import DatasetSplits, Kind, LabeledArrays
+from priormatch.data.layouts import LayoutRequest, check_plausible, layout_kind, resolve_layout, to_standard
 from priormatch.encoders import ENCODERS, default_encoder
 from priormatch.errors import PriormatchError
 from priormatch.evaluation.features import extract_features
@@ -72,10 +76,14 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         runs), or a number.
     device: "auto" | "cpu" | "cuda". num_threads: sets torch's CPU threads for the process (None: leave them).
     verbose: show a progress bar.
+    layout: how X is stored: None (series (n, T) / (n, C, T), images (n, C, H, W)) or one of
+        "NT", "NCT", "NTC", "NHW", "NCHW", "NHWC". check_layout: refuse implausible shapes (more
+        channels than timepoints, ...); False accepts them.
     **params: further config values, ``section__key=value`` or a bare method/encoder field name.
 
     Learned: ``encoder_`` (the evaluation encoder, in eval mode), ``config_`` (the resolved
-    :class:`RunConfig`), ``kind_``, ``input_shape_`` (one sample, (C, T) or (C, H, W)),
+    :class:`RunConfig`), ``kind_``, ``layout_`` (the layout X was read in), ``input_shape_``
+    (one sample as interpreted, (C, T) or (C, H, W)),
     ``n_channels_``, ``embed_dim_``, ``batch_size_``, ``seed_``, ``training_metrics_`` (the
     logged records of metrics.jsonl).
     """
@@ -92,6 +100,8 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         device: str = "auto",
         num_threads: int | None = None,
         verbose: bool = False,
+        layout: str | None = None,
+        check_layout: bool = True,
         **params: Any,
     ) -> None:
         self.method = method
@@ -103,6 +113,8 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         self.device = device
         self.num_threads = num_threads
         self.verbose = verbose
+        self.layout = layout
+        self.check_layout = check_layout
         for key, value in params.items():
             setattr(self, key, value)
 
@@ -127,8 +139,10 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
     # --- fit / transform ---
 
     def fit(self, X: Any, y: Any = None) -> SSLEncoder:
-        """Pretrain on X (labels ``y`` are ignored: the training is self-supervised); returns self."""
-        x, kind = _as_inputs(X, "fit")
+        """Pretrain on X (labels ``y``, one per sample when given, are not used: the training is
+        self-supervised); returns self."""
+        x, kind, layout = _as_inputs(X, "fit", self._layout_request())
+        _check_labels(y, len(x))
         if len(x) < 2:
             raise PriormatchError(f"SSLEncoder.fit: X has {len(x)} sample; pretraining needs at least 2")
         self.seed_ = _seed(self.random_state)
@@ -144,6 +158,7 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         self.views_ = make_views(config, data.train, self.encoder_)
         self.config_ = config
         self.kind_: Kind = kind
+        self.layout_ = layout
         self.input_shape_ = tuple(int(s) for s in x.shape[1:])
         self.n_channels_ = self.input_shape_[0]
         self.embed_dim_ = int(self.encoder_.embed_dim)
@@ -152,7 +167,7 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """(n, embed_dim) float32 finite features of X under the frozen evaluation encoder."""
         check_is_fitted(self, "encoder_")
-        x, kind = _as_inputs(X, "transform")
+        x, kind, _ = _as_inputs(X, "transform", self._layout_request())
         if kind != self.kind_:
             raise PriormatchError(
                 f"SSLEncoder.transform: X holds {kind}s {x.shape} but the encoder was fitted on {self.kind_}s"
@@ -169,6 +184,13 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
             transform=self.views_.evaluation_view,
             device=device,
         )
+
+    def _layout_request(self) -> LayoutRequest:
+        """The ``layout`` / ``check_layout`` arguments; errors name them as arguments."""
+        try:
+            return LayoutRequest(self.layout, bool(self.check_layout), "layout", "check_layout=False")
+        except PriormatchError as error:
+            raise PriormatchError(f"SSLEncoder: {error}") from None
 
     def _resolve_config(self, kind: Kind) -> RunConfig:
         """The run config: typed defaults for ``kind``, then the estimator's arguments and **params."""
@@ -257,29 +279,42 @@ def _in_memory_data(x: np.ndarray) -> PretrainingData:
     return PretrainingData(DatasetSplits("SSLEncoder.fit", arrays, arrays), np.arange(len(x)), np.zeros(1, dtype=np.int64))
 
 
-def _as_inputs(X: Any, where: str) -> tuple[np.ndarray, Kind]:
-    """Validated float32 inputs: series (n, C, T) (from (n, T) or (n, C, T)) or images (n, C, H, W)."""
+def _check_labels(y: Any, n_samples: int) -> None:
+    """``y`` (unused by the training) must be None or one label per sample, so a mismatched pair fails."""
+    if y is None:
+        return
+    labels = np.asarray(y)
+    if labels.ndim != 1 or len(labels) != n_samples:
+        raise PriormatchError(
+            f"SSLEncoder.fit: y has shape {labels.shape} but X has {n_samples} samples; pass one label per sample or y=None"
+        )
+
+
+def _as_inputs(X: Any, where: str, request: LayoutRequest) -> tuple[np.ndarray, Kind, str]:
+    """Validated float32 inputs in priormatch's layout, their kind and the layout X was read in:
+    series (n, C, T) (from (n, T), (n, C, T) or a ``request``-ed layout) or images (n, C, H, W)."""
     x = np.asarray(X)
-    if x.dtype == np.uint8 and x.ndim == 4:
-        x = x / 255.0
-    try:
-        x = x.astype(np.float32, copy=False)
-    except (TypeError, ValueError):
-        raise PriormatchError(f"SSLEncoder.{where}: X has dtype {x.dtype}, not numbers; pass a numeric array") from None
-    if x.ndim == 2:
-        x = x[:, None, :]
-    if x.ndim not in (3, 4) or 0 in x.shape:
+    kind: Kind = request.kind or ("image" if x.ndim == 4 else "series")
+    if x.ndim == 0 or 0 in x.shape or (request.layout is None and x.ndim not in (2, 3, 4)):
         raise PriormatchError(
             f"SSLEncoder.{where}: X has shape {x.shape}; expected series (n, T) or (n, channels, T) "
-            "or images (n, channels, height, width), none empty"
+            "or images (n, channels, height, width), none empty (other layouts: layout='NTC', 'NHWC', 'NHW')"
         )
+    layout = resolve_layout(x.shape, kind, request, f"SSLEncoder.{where}: X")
+    stored_shape, x = x.shape, to_standard(x, layout)
+    check_plausible(x.shape[1:], layout, request, f"SSLEncoder.{where}: X {stored_shape}")
+    if x.dtype == np.uint8 and layout_kind(layout) == "image":
+        x = x / 255.0
+    try:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise PriormatchError(f"SSLEncoder.{where}: X has dtype {x.dtype}, not numbers; pass a numeric array") from None
     if np.isinf(x).any():
         raise PriormatchError(f"SSLEncoder.{where}: X contains Inf; replace it or mark the value missing with NaN")
-    kind: Kind = "image" if x.ndim == 4 else "series"
     missing = np.isnan(x).reshape(len(x), -1)
     if kind == "image" and missing.any():
         raise PriormatchError(f"SSLEncoder.{where}: image {int(np.flatnonzero(missing.any(axis=1))[0])} contains NaN")
     if missing.all(axis=1).any():
         index = int(np.flatnonzero(missing.all(axis=1))[0])
         raise PriormatchError(f"SSLEncoder.{where}: series {index} of X is entirely NaN; drop all-missing series")
-    return x, kind
+    return x, kind, layout

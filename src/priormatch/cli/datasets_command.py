@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from priormatch.data import DATASETS, dataset_status, family_status
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("datasets", help="list data sets, whether each is available here, and how to get it")
@@ -13,6 +11,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from priormatch.data import DATASETS, dataset_status, family_status
+
     rows, families = dataset_status(), family_status()
     width = max(len(row[0]) for row in rows + families)
     for name, available, how_to_get in rows:

@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from priormatch.diagnose.config import DEFAULT_PRESET, PRESETS, load_diagnose_config
-from priormatch.diagnose.pipeline import run_diagnose
+from priormatch.diagnose.preset_names import DEFAULT_PRESET, PRESETS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -72,6 +71,9 @@ def diagnose_command_line(argv: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from priormatch.diagnose.config import load_diagnose_config
+    from priormatch.diagnose.pipeline import run_diagnose
+
     overrides = list(args.overrides) + ([f"workers={args.workers}"] if args.workers is not None else [])
     config = load_diagnose_config(args.preset, overrides)
     out = args.out or Path("runs") / f"diagnose-{Path(args.preset).stem}"

@@ -6,10 +6,7 @@ import argparse
 from pathlib import Path
 
 from priormatch.errors import PriormatchError
-from priormatch.evaluation.run_prior import estimate_run_prior
-from priormatch.prior_estimation import CLUSTERINGS, fit_power_law_exponent
-from priormatch.training.checkpoint import save_npy_atomic
-from priormatch.validation import check_int_at_least
+from priormatch.validation import check_choice, check_int_at_least
 
 DEFAULT_PROTOTYPES = 1024
 
@@ -27,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     parser.add_argument("--clusters", type=int, default=20, metavar="C", help="number of clusters (default 20)")
-    parser.add_argument("--clustering", choices=CLUSTERINGS, default="gmm", help="clustering model (default gmm)")
+    parser.add_argument("--clustering", default="gmm", metavar="MODEL", help="clustering model: gmm (Gaussian mixture, the default) or kmeans")
     parser.add_argument("--samples", type=int, default=5000, metavar="N", help="pretraining samples clustered (default 5000, at least 2)")
     parser.add_argument("--prototypes", type=int, metavar="K", help="number of prototypes K the printed tau and the --out prior are for (default: the run's num_prototypes, else 1024)")
     parser.add_argument("--out", type=Path, metavar="PRIOR.npy", help="write the size profile over K prototypes here")
@@ -40,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
         raise PriormatchError(f"--out {args.out}: the prior is written as a .npy file; give a path ending in .npy")
     if args.prototypes is not None:
         check_int_at_least("--prototypes", args.prototypes, 2)
+    from priormatch.evaluation.run_prior import estimate_run_prior
+    from priormatch.prior_estimation import CLUSTERINGS, fit_power_law_exponent
+    from priormatch.training.checkpoint import save_npy_atomic
+
+    check_choice("--clustering", args.clustering, CLUSTERINGS)
     result = estimate_run_prior(args.run_dir, args.clusters, samples=args.samples, clustering=args.clustering, seed=args.seed)
     estimate, class_counts = result.estimate, result.class_counts
     k = args.prototypes or int(getattr(result.config.method, "num_prototypes", DEFAULT_PROTOTYPES))

@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from priormatch.evaluation.run_evaluation import evaluate_run
-from priormatch.training.run_dir import completed_run, existing_run
-from priormatch.training.run_lock import run_lock
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -30,6 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate while holding the run's lock: one writer of eval.json, none while training runs."""
+    from priormatch.evaluation.run_evaluation import evaluate_run
+    from priormatch.training.run_dir import completed_run, existing_run
+    from priormatch.training.run_lock import run_lock
+
     run_dir = existing_run(args.run_dir)
     with run_lock(run_dir.root, purpose="evaluate"):
         completed_run(run_dir.root)  # checked under the lock: a training in progress is named as the holder

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from priormatch.diagnose.figures.gallery import gallery_figure
-from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
-from priormatch.diagnose.prototypes import analyse_run
 from priormatch.validation import check_creatable_directory, check_int_at_least
 
 
@@ -34,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
         check_int_at_least(option, value, 1)
     out = args.out or args.run_dir / "prototypes"
     check_creatable_directory("--out", out)
+    from priormatch.diagnose.figures.gallery import gallery_figure
+    from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
+    from priormatch.diagnose.prototypes import analyse_run
+
     analysis = analyse_run(args.run_dir, max_images=args.analysis_images)
     out.mkdir(parents=True, exist_ok=True)
     label = args.run_dir.name

@@ -5,12 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from priormatch.diagnose.document import Document
-from priormatch.diagnose.html_writer import write_html
-from priormatch.diagnose.markdown_writer import write_markdown
-from priormatch.diagnose.prototype_cache import PrototypeCache
-from priormatch.diagnose.sections.runs import comparison_section, ensure_evaluated
-from priormatch.training.run_dir import completed_run
 from priormatch.validation import check_creatable_directory, check_int_at_least
 
 
@@ -37,12 +31,20 @@ def _check_arguments(args: argparse.Namespace) -> None:
     for option, value in (("--prototypes", args.prototypes), ("--images", args.images), ("--analysis-images", args.analysis_images)):
         check_int_at_least(option, value, 1)
     check_creatable_directory("--out", args.out)
+    from priormatch.training.run_dir import completed_run
+
     for path in args.run_dirs:
         completed_run(path).read_metrics()  # a finished run with readable metrics
 
 
 def run(args: argparse.Namespace) -> int:
     _check_arguments(args)
+    from priormatch.diagnose.document import Document
+    from priormatch.diagnose.html_writer import write_html
+    from priormatch.diagnose.markdown_writer import write_markdown
+    from priormatch.diagnose.prototype_cache import PrototypeCache
+    from priormatch.diagnose.sections.runs import comparison_section, ensure_evaluated
+
     runs = ensure_evaluated(list(args.run_dirs))
     section = comparison_section(runs, PrototypeCache(args.analysis_images), prototypes=args.prototypes, images=args.images)
     document = Document("priormatch report", [f"{len(runs)} runs: " + ", ".join(str(r.root) for r in runs)], [section])

@@ -6,6 +6,7 @@ from priormatch.data.digits import load_digits
 from priormatch.data.fashion_mnist import load_fashion_mnist
 from priormatch.data.idx import read_idx
 from priormatch.data.image_views import ImageViews
+from priormatch.data.layouts import LAYOUTS, LayoutRequest
 from priormatch.data.long_tail import class_ranking, long_tail_counts, long_tail_indices
 from priormatch.data.registry import (
     DATASET_FAMILIES,
@@ -49,6 +50,8 @@ __all__ = [
     "DatasetSplits",
     "GlobalBatchSampler",
     "ImageViews",
+    "LAYOUTS",
+    "LayoutRequest",
     "LabeledArrays",
     "ShuffleSampler",
     "batch_indices",

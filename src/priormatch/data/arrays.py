@@ -51,11 +51,16 @@ class LabeledArrays:
 
 @dataclass(frozen=True)
 class DatasetSplits:
-    """A named data set: a training split (pretraining and probe fitting) and a test split."""
+    """A named data set: a training split (pretraining and probe fitting) and a test split.
+
+    ``layout``: the layout the inputs were stored in (:mod:`priormatch.data.layouts`, e.g. "NTC"),
+    None when they came in priormatch's own (n, C, T) / (n, C, H, W).
+    """
 
     name: str
     train: LabeledArrays
     test: LabeledArrays
+    layout: str | None = None
 
     @property
     def kind(self) -> Kind:

@@ -91,6 +91,15 @@ def long_tail_indices(
     return np.sort(np.concatenate(kept))
 
 
+def largest_subset_size(y: np.ndarray, num_classes: int, *, imbalance_ratio: float, seed: int) -> int:
+    """The largest ``subset_size`` that :func:`long_tail_indices` can draw from labels ``y`` (n,)
+    with this ``imbalance_ratio`` and the class order of ``seed`` (0 when a class has no sample)."""
+    available = np.bincount(np.asarray(y), minlength=num_classes)[class_ranking(num_classes, seed)]
+    if (available == 0).any():
+        return 0
+    return _largest_fitting_size(available, profile_weights(num_classes, imbalance_ratio))
+
+
 def _counts_from_available(ranked_available: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Rank-ordered counts with the largest head the availability of every rank allows."""
     n_max = np.floor(np.min(ranked_available / weights))

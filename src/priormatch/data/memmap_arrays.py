@@ -3,7 +3,9 @@
 ``data.path`` is a folder holding (the file names of the in-memory ``series_npy`` source):
 
 * ``X_train.npy``: float32 series ``(n, C, T)`` or ``(n, T)``, or float32 images ``(n, C, H, W)``
-  with values in [0, 1] (a 3-D array is always series); NaN marks a missing series value;
+  with values in [0, 1] (a 3-D array is series unless ``data.layout=NHW``; channels-last arrays
+  are read with ``data.layout=NTC`` / ``NHWC`` as transposed views, still memory-mapped); NaN marks
+  a missing series value;
 * ``y_train.npy``: ``(n,)`` integer labels (any integers: their sorted unique values over both
   splits become classes ``0..K-1``, named by their value);
 * ``X_test.npy``, ``y_test.npy``: the test split, required (an automatic split would copy rows).
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from priormatch.data.arrays import DatasetSplits, Kind, LabeledArrays
+from priormatch.data.layouts import LayoutRequest, check_plausible, resolve_layout, to_standard
 from priormatch.errors import PriormatchError
 
 FILES = ("X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy")
@@ -42,8 +45,9 @@ def is_available(path: str | None) -> bool:
     return path is not None and all((Path(path) / name).is_file() for name in FILES)
 
 
-def load_memmap_folder(path: str | None) -> DatasetSplits:
-    """The splits of a folder of ``.npy`` files, inputs memory-mapped read-only (see the module docstring)."""
+def load_memmap_folder(path: str | None, layout: LayoutRequest | None = None) -> DatasetSplits:
+    """The splits of a folder of ``.npy`` files, inputs memory-mapped read-only (see the module docstring);
+    ``layout``: how the inputs are stored (default: (n, T) / (n, C, T) series, (n, C, H, W) images)."""
     if path is None:
         raise PriormatchError(f"data set 'npy' needs a folder: {HOW_TO_GET}")
     folder = Path(path).resolve()
@@ -51,27 +55,32 @@ def load_memmap_folder(path: str | None) -> DatasetSplits:
     if missing:
         raise PriormatchError(f"{folder}: missing {', '.join(missing)}; {HOW_TO_GET}")
     signature = tuple((name, (folder / name).stat().st_size, (folder / name).stat().st_mtime_ns) for name in FILES)
-    return _load_checked(folder, signature)
+    return _load_checked(folder, signature, layout or LayoutRequest())
 
 
 @functools.lru_cache(maxsize=8)
-def _load_checked(folder: Path, signature: tuple) -> DatasetSplits:
-    """Open, check and label the folder's arrays; ``signature`` (sizes, times) keys the cache."""
-    x_train, x_test = _open_inputs(folder / "X_train.npy"), _open_inputs(folder / "X_test.npy")
+def _load_checked(folder: Path, signature: tuple, request: LayoutRequest) -> DatasetSplits:
+    """Open, check and label the folder's arrays; ``signature`` (sizes, times) and the layout key the cache."""
+    raw_train, raw_test = _open_inputs(folder / "X_train.npy"), _open_inputs(folder / "X_test.npy")
+    kind: Kind = request.kind or ("image" if raw_train.ndim == 4 else "series")
+    stored = resolve_layout(raw_train.shape, kind, request, str(folder / "X_train.npy"))
+    resolve_layout(raw_test.shape, kind, request, str(folder / "X_test.npy"))
+    x_train, x_test = to_standard(raw_train, stored), to_standard(raw_test, stored)  # views: still memory maps
+    check_plausible(x_train.shape[1:], stored, request, f"{folder / 'X_train.npy'} {raw_train.shape}")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise PriormatchError(
             f"{folder}: X_test.npy samples have shape {x_test.shape[1:]} but X_train.npy samples {x_train.shape[1:]}; "
             "make both splits the same size"
         )
     y_train, y_test, names = _encode_labels(folder, len(x_train), len(x_test))
-    kind: Kind = "image" if x_train.ndim == 4 else "series"
     for name, x in (("X_train.npy", x_train), ("X_test.npy", x_test)):
         check_values_in_chunks(x, kind, str(folder / name))
-    return DatasetSplits(folder.name, LabeledArrays(x_train, y_train, names), LabeledArrays(x_test, y_test, names))
+    train, test = LabeledArrays(x_train, y_train, names), LabeledArrays(x_test, y_test, names)
+    return DatasetSplits(folder.name, train, test, layout=stored)
 
 
 def _open_inputs(path: Path) -> np.ndarray:
-    """A read-only memory map (n, C, ...) of a float32 .npy file; (n, T) gets a channel axis (a view)."""
+    """A read-only memory map of a float32 .npy file, as stored."""
     try:
         x = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
@@ -85,7 +94,7 @@ def _open_inputs(path: Path) -> np.ndarray:
         raise PriormatchError(
             f"{path}: shape {x.shape}; expected series (n, T) / (n, C, T) or images (n, C, H, W) with n >= 1"
         )
-    return x[:, None] if x.ndim == 2 else x
+    return x
 
 
 def _encode_labels(folder: Path, n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -102,7 +111,14 @@ def _encode_labels(folder: Path, n_train: int, n_test: int) -> tuple[np.ndarray,
     values, codes = np.unique(np.concatenate(labels), return_inverse=True)
     codes = codes.reshape(-1).astype(np.int64)
     codes.setflags(write=False)
-    return codes[:n_train], codes[n_train:], tuple(str(v) for v in values.tolist())
+    names = tuple(str(v) for v in values.tolist())
+    unseen = np.setdiff1d(codes[n_train:], codes[:n_train])
+    if len(unseen):
+        raise PriormatchError(
+            f"{folder / 'y_test.npy'}: label {names[int(unseen[0])]} never occurs in y_train.npy; fix the labels or "
+            "move samples of it into the train split"
+        )
+    return codes[:n_train], codes[n_train:], names
 
 
 def check_values_in_chunks(x: np.ndarray, kind: Kind, source: str) -> None:

@@ -12,6 +12,7 @@ from typing import Callable, Literal
 
 from priormatch.data import digits, fashion_mnist, memmap_arrays, overlay, series_sources, ucr, user_arrays
 from priormatch.data.arrays import DatasetSplits
+from priormatch.data.layouts import LayoutRequest
 from priormatch.errors import PriormatchError
 
 FAMILY_SEPARATOR = ":"
@@ -21,22 +22,25 @@ FAMILY_SEPARATOR = ":"
 class DatasetSource:
     """One named data set: how to load it, whether it is present, and how to get it.
 
-    ``kind`` is "image" or "series", or "any" for a user file that may hold either.
+    ``kind`` is "image" or "series", or "any" for a user file that may hold either. A source with
+    ``reads_layout`` is loaded as ``load(path, layout)`` (a :class:`LayoutRequest`, ``data.layout``);
+    the others fix their own layout and are loaded as ``load(path)``.
     """
 
     name: str
     description: str
     kind: Literal["image", "series", "any"]
-    load: Callable[[str | None], DatasetSplits]
+    load: Callable[..., DatasetSplits]
     is_available: Callable[[str | None], bool]
     how_to_get: str
     user_file: bool = False  # the data are the user's own file(s), named by data.path
+    reads_layout: bool = False  # arrays whose axes data.layout names (npz, series_npy, npy)
 
 
-def _load_user_npz(path: str | None) -> DatasetSplits:
+def _load_user_npz(path: str | None, layout: LayoutRequest | None = None) -> DatasetSplits:
     if path is None:
         raise PriormatchError(f"data set 'npz' needs a file: {user_arrays.HOW_TO_GET}")
-    return user_arrays.load_npz(path)
+    return user_arrays.load_npz(path, layout=layout)
 
 
 def _npz_available(path: str | None) -> bool:
@@ -76,6 +80,7 @@ DATASETS: dict[str, DatasetSource] = {
         is_available=_npz_available,
         how_to_get=user_arrays.HOW_TO_GET,
         user_file=True,
+        reads_layout=True,
     ),
     "ts": DatasetSource(
         name="ts",
@@ -103,6 +108,7 @@ DATASETS: dict[str, DatasetSource] = {
         is_available=series_sources.npy_available,
         how_to_get=series_sources.NPY_HOW_TO_GET,
         user_file=True,
+        reads_layout=True,
     ),
     "npy": DatasetSource(
         name="npy",
@@ -112,6 +118,7 @@ DATASETS: dict[str, DatasetSource] = {
         is_available=memmap_arrays.is_available,
         how_to_get=memmap_arrays.HOW_TO_GET,
         user_file=True,
+        reads_layout=True,
     ),
     "regimes": DatasetSource(
         name="regimes",
@@ -178,16 +185,32 @@ def valid_names() -> str:
     return ", ".join(sorted(DATASETS) + families)
 
 
-def load_dataset(name: str, path: str | None = None) -> DatasetSplits:
-    """Load the data set ``name`` (a key of :data:`DATASETS` or ``family:member``) from ``path``."""
+def load_dataset(name: str, path: str | None = None, layout: LayoutRequest | None = None) -> DatasetSplits:
+    """Load the data set ``name`` (a key of :data:`DATASETS` or ``family:member``) from ``path``;
+    ``layout`` (``data.layout``) says how a user array file is stored."""
     if FAMILY_SEPARATOR in name:
         prefix, member = name.split(FAMILY_SEPARATOR, 1)
         if prefix not in DATASET_FAMILIES or not member:
             raise PriormatchError(f"unknown data set {name!r} (data.name); valid: {valid_names()}")
+        _check_no_layout(name, layout)
         return DATASET_FAMILIES[prefix](member, path)
     if name not in DATASETS:
         raise PriormatchError(f"unknown data set {name!r} (data.name); valid: {valid_names()}")
-    return DATASETS[name].load(path)
+    source = DATASETS[name]
+    if source.reads_layout:
+        return source.load(path, layout)
+    _check_no_layout(name, layout)
+    return source.load(path)
+
+
+def _check_no_layout(name: str, layout: LayoutRequest | None) -> None:
+    """A layout only applies to array files; other sources define their axes themselves."""
+    if layout is not None and layout.layout is not None:
+        readers = ", ".join(n for n, source in DATASETS.items() if source.reads_layout)
+        raise PriormatchError(
+            f"{layout.layout_setting}={layout.layout} applies to array files (data.name {readers}); data set {name!r} "
+            f"defines its own layout: drop {layout.layout_setting}"
+        )
 
 
 def dataset_status(path: str | None = None) -> list[tuple[str, bool, str]]:
@@ -205,12 +228,14 @@ def family_status(path: str | None = None) -> list[tuple[str, bool, str]]:
     return rows
 
 
-def dataset_kind(name: str, path: str | None = None) -> Literal["image", "series"]:
-    """'image' or 'series' for a data set name, without loading it when the kind is known."""
+def dataset_kind(name: str, path: str | None = None, layout: LayoutRequest | None = None) -> Literal["image", "series"]:
+    """'image' or 'series' for a data set name, without loading it when the kind (or the layout) tells."""
     if FAMILY_SEPARATOR in name:
         prefix = name.split(FAMILY_SEPARATOR, 1)[0]
         if prefix in FAMILY_KINDS:
             return FAMILY_KINDS[prefix]
     elif name in DATASETS and DATASETS[name].kind != "any":
         return DATASETS[name].kind  # type: ignore[return-value]
-    return load_dataset(name, path).kind
+    elif name in DATASETS and layout is not None and layout.kind is not None:
+        return layout.kind
+    return load_dataset(name, path, layout).kind

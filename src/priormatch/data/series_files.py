@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from priormatch.data.layouts import LayoutRequest, check_plausible, resolve_layout, to_standard
 from priormatch.errors import PriormatchError
 
 TAB_SUFFIXES = (".tsv", ".tab", ".txt")
@@ -76,23 +77,28 @@ def _numeric_values(frame: pd.DataFrame, path: Path, line_numbers: list[int]) ->
     return frame.to_numpy(dtype=np.float32)
 
 
-def load_series_npy(x_path: str | Path, y_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``X.npy`` (n, T) or (n, C, T) and ``y.npy`` (n,); return x (n, C, T) float32 and labels (n,) str."""
+def load_series_npy(
+    x_path: str | Path, y_path: str | Path, layout: LayoutRequest | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``X.npy`` (n, T) or (n, C, T) (or (n, T, C) with the layout ``NTC``) and ``y.npy`` (n,);
+    return x (n, C, T) float32 and labels (n,) str. The layout is checked for plausibility."""
+    request = layout or LayoutRequest()
     x = _load_npy(x_path)
     y = _load_npy(y_path)
-    if x.ndim == 2:
-        x = x[:, None, :]
-    if x.ndim != 3:
+    if request.layout is None and x.ndim not in (2, 3):
         raise PriormatchError(
             f"{x_path}: array has shape {x.shape}; expected (n, timepoints) or (n, channels, timepoints)"
         )
+    stored = resolve_layout(x.shape, "series", request, str(x_path))
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise PriormatchError(f"{x_path}: dtype {x.dtype} is not numeric; save the series as float32")
+    stored_shape, x = x.shape, to_standard(x, stored)
+    check_plausible(x.shape[1:], stored, request, f"{x_path} {stored_shape}")
     if y.ndim != 1 or len(y) != len(x):
         raise PriormatchError(
             f"{y_path}: labels have shape {y.shape}; expected ({len(x)},), one label per series in {x_path}"
         )
-    return x.astype(np.float32), _labels_as_text(y, y_path)
+    return np.ascontiguousarray(x, dtype=np.float32), _labels_as_text(y, y_path)
 
 
 def _load_npy(path: str | Path) -> np.ndarray:

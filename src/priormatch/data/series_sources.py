@@ -6,7 +6,8 @@ Each loader takes the ``data.path`` config value and returns validated train/tes
 * ``ts``: ``data.path`` is a ``.ts`` file (sktime/aeon format);
 * ``series_csv``: a table, one series per row, label in column 0 (``.csv``, or tab-separated
   ``.tsv``/``.tab``/``.txt``: the UCR layout);
-* ``series_npy``: a folder holding ``X_train.npy`` (n, T) or (n, C, T) and ``y_train.npy`` (n,).
+* ``series_npy``: a folder holding ``X_train.npy`` (n, T) or (n, C, T) (or (n, T, C) with
+  ``data.layout=NTC``) and ``y_train.npy`` (n,).
 
 The test split comes from the matching file when it exists: ``*_TRAIN*`` -> ``*_TEST*`` for a
 ``.ts`` or table file (as in the UCR/UEA archives), ``X_test.npy`` + ``y_test.npy`` for a folder.
@@ -19,13 +20,14 @@ the family name ``regimes:KEY=VALUE,...`` overrides any of those arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from priormatch.data.arrays import DatasetSplits, LabeledArrays, check_no_empty_class, validate_arrays
+from priormatch.data.layouts import LayoutRequest, resolve_layout
 from priormatch.data.regimes import make_regime_splits
 from priormatch.data.series_files import encode_labels, load_series_npy, load_series_table
 from priormatch.data.ts_format import load_ts_file
@@ -74,17 +76,24 @@ def load_table_source(path: str | None) -> DatasetSplits:
     return _file_splits(file, load_series_table)
 
 
-def load_npy_source(path: str | None) -> DatasetSplits:
-    """The ``series_npy`` source: ``X_train.npy``/``y_train.npy`` (+ ``X_test``/``y_test``) in a folder."""
+def load_npy_source(path: str | None, layout: LayoutRequest | None = None) -> DatasetSplits:
+    """The ``series_npy`` source: ``X_train.npy``/``y_train.npy`` (+ ``X_test``/``y_test``) in a folder,
+    stored in ``layout`` (default: (n, T) / (n, C, T), checked)."""
     if path is None or not Path(path).is_dir():
         raise PriormatchError(f"data set 'series_npy' needs a folder (got data.path={path!r}); {NPY_HOW_TO_GET}")
     folder = Path(path)
-    train = _RawSplit(*load_series_npy(folder / "X_train.npy", folder / "y_train.npy"), str(folder))
+    train = _RawSplit(*load_series_npy(folder / "X_train.npy", folder / "y_train.npy", layout), str(folder))
     has_test = [(folder / name).is_file() for name in ("X_test.npy", "y_test.npy")]
     if any(has_test) and not all(has_test):
         raise PriormatchError(f"{folder}: X_test.npy and y_test.npy must be given together or not at all")
-    test = _RawSplit(*load_series_npy(folder / "X_test.npy", folder / "y_test.npy"), str(folder)) if all(has_test) else None
-    return _to_splits(folder.name, train, test)
+    test = _RawSplit(*load_series_npy(folder / "X_test.npy", folder / "y_test.npy", layout), str(folder)) if all(has_test) else None
+    stored = resolve_layout(_npy_shape(folder / "X_train.npy"), "series", layout or LayoutRequest(), str(folder))
+    return replace(_to_splits(folder.name, train, test), layout=stored)
+
+
+def _npy_shape(path: Path) -> tuple[int, ...]:
+    """The shape of a .npy file, read from its header (memory-mapped, nothing loaded)."""
+    return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
 
 
 def ts_available(path: str | None) -> bool:

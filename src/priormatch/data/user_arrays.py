@@ -3,13 +3,17 @@
 Entries of the file:
 
 * ``X`` (required): images ``(n, H, W)`` (a channel axis is added) or ``(n, C, H, W)``, or series
-  ``(n, T)`` (a channel axis is added) or ``(n, C, T)``. A 3-D ``X`` is ambiguous, so the kind comes
-  from the ``kind`` argument or a ``kind`` entry in the file (``np.savez(f, X=X, y=y, kind="image")``);
-  2-D is always series and 4-D always images.
+  ``(n, T)`` (a channel axis is added) or ``(n, C, T)``; channels-last arrays ``(n, H, W, C)`` /
+  ``(n, T, C)`` are read with the layout ``NHWC`` / ``NTC`` (``data.layout``, see
+  :mod:`priormatch.data.layouts`), and every layout is checked for plausibility. A 3-D ``X`` is
+  ambiguous, so the kind comes from the ``kind`` argument, a ``kind`` entry in the file
+  (``np.savez(f, X=X, y=y, kind="image")``) or the layout; 2-D is always series and 4-D always images.
 * ``y`` (required): one label per sample, any integers or strings. The sorted unique values of
   ``y`` and ``y_test`` together become classes ``0..K-1`` and their text the class names.
 * ``X_test`` and ``y_test`` (optional, both or neither): the test split. Without them a
-  deterministic stratified 80/20 split of ``X`` is used (:func:`stratified_split`, seed 0).
+  deterministic stratified 80/20 split of ``X`` is used (:func:`stratified_split`, seed 0). A
+  given test split may lack classes of the train split (metrics cover the classes present); a test
+  label absent from ``y`` is an error.
 
 Image values: uint8 images are divided by 255; other images whose maximum exceeds 1 are divided
 by the maximum over train and test together (so 12-bit or 0..255 float images land in [0, 1]);
@@ -26,6 +30,7 @@ from typing import get_args
 import numpy as np
 
 from priormatch.data.arrays import DatasetSplits, Kind, LabeledArrays, check_no_empty_class, validate_arrays
+from priormatch.data.layouts import LayoutRequest, check_plausible, resolve_layout, to_standard
 from priormatch.errors import PriormatchError
 
 TEST_FRACTION = 0.2
@@ -57,11 +62,16 @@ def stratified_split(y: np.ndarray, *, test_fraction: float, seed: int) -> tuple
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def load_npz(path: str | Path, kind: Kind | None = None) -> DatasetSplits:
-    """Load a user ``.npz`` (see the module docstring) as validated splits named after the file."""
+def load_npz(path: str | Path, kind: Kind | None = None, layout: LayoutRequest | None = None) -> DatasetSplits:
+    """Load a user ``.npz`` (see the module docstring) as validated splits named after the file.
+
+    ``layout``: how ``X`` / ``X_test`` are stored (default: the standard layout, checked).
+    """
     path = Path(path)
+    request = layout or LayoutRequest()
     entries = _read_npz(path)
-    kind = _resolve_kind(entries, kind, path)
+    kind = _resolve_kind(entries, kind, request, path)
+    stored = resolve_layout(entries["X"].shape, kind, request, f"{path}: X")
     x_train, x_test = entries["X"], entries.get("X_test")
     y_train, y_test = entries["y"], entries.get("y_test")
     if x_test is None:
@@ -72,7 +82,8 @@ def load_npz(path: str | Path, kind: Kind | None = None) -> DatasetSplits:
         y_train_codes, y_test_codes = y_codes[train_idx], y_codes[test_idx]
     else:
         y_train_codes, y_test_codes, names = _encode_pair(y_train, y_test, path)
-    x_train, x_test = _to_layout(x_train, kind, path, "X"), _to_layout(x_test, kind, path, "X_test")
+    x_train, x_test = _to_layout(x_train, kind, stored, path, "X"), _to_layout(x_test, kind, stored, path, "X_test")
+    check_plausible(x_train.shape[1:], stored, request, f"{path}: X {entries['X'].shape}")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise PriormatchError(
             f"{path}: X_test samples have shape {x_test.shape[1:]} but X samples {x_train.shape[1:]}; "
@@ -81,8 +92,8 @@ def load_npz(path: str | Path, kind: Kind | None = None) -> DatasetSplits:
     if kind == "image":
         x_train, x_test = scale_images(x_train, x_test, path)
     train = _validated(LabeledArrays(x_train, y_train_codes, names), f"{path} (train)")
-    test = _validated(LabeledArrays(x_test, y_test_codes, names), f"{path} (test)")
-    return DatasetSplits(path.stem, train, test)
+    test = validate_arrays(LabeledArrays(x_test, y_test_codes, names), f"{path} (test)")  # classes may be absent
+    return DatasetSplits(path.stem, train, test, layout=stored)
 
 
 def encode_labels(y: np.ndarray, y_test: np.ndarray | None, path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -159,19 +170,27 @@ def _check_split_entries(x: np.ndarray, y: np.ndarray, x_key: str, y_key: str, p
         raise PriormatchError(f"{path}: {x_key} has shape {x.shape}, with an empty axis; every sample needs values")
 
 
-def _resolve_kind(entries: dict[str, np.ndarray], kind: Kind | None, path: Path) -> Kind:
-    """The kind from the argument, else the file's ``kind`` entry, else from X's number of axes."""
+def _resolve_kind(entries: dict[str, np.ndarray], kind: Kind | None, request: LayoutRequest, path: Path) -> Kind:
+    """The kind from the argument, else the file's ``kind`` entry, else the layout, else from X's
+    number of axes; a layout of the other kind is an error."""
     if kind is None and "kind" in entries:
         kind = str(entries["kind"])  # type: ignore[assignment]
     if kind is not None and kind not in get_args(Kind):
         raise PriormatchError(f"{path}: kind={kind!r} is not one of {get_args(Kind)}")
+    if request.kind is not None:
+        if kind is not None and kind != request.kind:
+            raise PriormatchError(
+                f"{path}: the file says kind={kind!r} but {request.layout_setting}={request.layout} is a "
+                f"{request.kind} layout; set a {kind} layout or fix the file's kind"
+            )
+        return request.kind
     ndim = entries["X"].ndim
     allowed = {"image": (3, 4), "series": (2, 3)}
     if kind is None:
         if ndim == 3:
             raise PriormatchError(
                 f"{path}: X has shape {entries['X'].shape}, which may be (n, H, W) images or (n, C, T) series; "
-                "add kind='image' or kind='series' to the .npz"
+                "add kind='image' or kind='series' to the .npz (or set data.layout, e.g. NHW or NCT)"
             )
         kind = {4: "image", 2: "series"}.get(ndim)  # type: ignore[assignment]
     if kind is None or ndim not in allowed[kind]:
@@ -182,15 +201,13 @@ def _resolve_kind(entries: dict[str, np.ndarray], kind: Kind | None, path: Path)
     return kind
 
 
-def _to_layout(x: np.ndarray, kind: Kind, path: Path, name: str) -> np.ndarray:
-    """Images (n, C, H, W) or series (n, C, T), adding a channel axis where it is missing."""
+def _to_layout(x: np.ndarray, kind: Kind, stored: str, path: Path, name: str) -> np.ndarray:
+    """Images (n, C, H, W) or series (n, C, T) float32, C-contiguous, from ``x`` stored in ``stored``."""
     if x.dtype.kind not in "biuf":
         raise PriormatchError(f"{path}: {name} has dtype {x.dtype}; save it as a numeric array")
-    needs_channel = (kind == "image" and x.ndim == 3) or (kind == "series" and x.ndim == 2)
-    x = x[:, None] if needs_channel else x
-    expected_ndim = 4 if kind == "image" else 3
-    if x.ndim != expected_ndim:
-        raise PriormatchError(f"{path}: {name} has shape {x.shape}, which does not match the {kind}s in X")
+    if x.ndim != len(stored):
+        raise PriormatchError(f"{path}: {name} has shape {x.shape}, which does not match the {kind}s in X ({stored})")
+    x = np.ascontiguousarray(to_standard(x, stored))
     return x if kind == "image" else x.astype(np.float32)
 
 
@@ -201,7 +218,19 @@ def _encode_pair(y: np.ndarray, y_test: np.ndarray, path: Path) -> tuple[np.ndar
     if (y.dtype.kind in "US") != (y_test.dtype.kind in "US"):
         raise PriormatchError(f"{path}: y is {y.dtype} but y_test {y_test.dtype}; use the same label type")
     codes, names = encode_labels(y, y_test, path)
-    return codes[: len(y)], codes[len(y) :], names
+    train_codes, test_codes = codes[: len(y)], codes[len(y) :]
+    _check_test_labels_seen(train_codes, test_codes, names, str(path))
+    return train_codes, test_codes, names
+
+
+def _check_test_labels_seen(train_codes: np.ndarray, test_codes: np.ndarray, names: tuple[str, ...], source: str) -> None:
+    """A test label without train samples could be neither learned nor probed: an error naming it."""
+    unseen = np.setdiff1d(test_codes, train_codes)
+    if len(unseen):
+        raise PriormatchError(
+            f"{source}: test label {names[int(unseen[0])]!r} never occurs in y (the train split); fix the labels or "
+            "move samples of it into the train split"
+        )
 
 
 def _check_splittable(codes: np.ndarray, names: tuple[str, ...], path: Path) -> None:

@@ -4,8 +4,23 @@ config (presets) -> experiments (cells) -> planner (run configs, hashed) -> cach
 (parallel workers) -> results + statistics -> sections (tables, figures, verdicts) -> writers.
 """
 
-from priormatch.diagnose.config import DiagnoseConfig, load_diagnose_config
-from priormatch.diagnose.pipeline import run_diagnose
-from priormatch.diagnose.prototypes import PrototypeAnalysis, analyse_run
+from importlib import import_module
+from typing import Any
 
-__all__ = ["DiagnoseConfig", "PrototypeAnalysis", "analyse_run", "load_diagnose_config", "run_diagnose"]
+# Public name -> module that defines it, imported on first use (PEP 562): importing a submodule
+# such as priormatch.diagnose.preset_names (the CLI parser does) then loads nothing heavy.
+_EXPORTS = {
+    "DiagnoseConfig": "priormatch.diagnose.config",
+    "load_diagnose_config": "priormatch.diagnose.config",
+    "run_diagnose": "priormatch.diagnose.pipeline",
+    "PrototypeAnalysis": "priormatch.diagnose.prototypes",
+    "analyse_run": "priormatch.diagnose.prototypes",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -17,12 +17,12 @@ from typing import Any, Optional
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from priormatch.diagnose.preset_names import DEFAULT_PRESET, PRESETS
 from priormatch.errors import PriormatchError
 from priormatch.training.config import raw_config
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"  # package data: shipped in the wheel
-PRESETS = ("smoke", "quick", "full", "series")
-DEFAULT_PRESET = "quick"
+# PRESETS and DEFAULT_PRESET (imported above) stay importable from here.
 
 
 @dataclass
@@ -73,6 +73,9 @@ class DiagnoseConfig:
     # subset holds) then varies with the seed, so intervals include that subset noise
     class_order_per_seed: bool = False
     workers: Optional[int] = None  # parallel training processes (default: the usable CPU cores, capped at 2 per GPU)
+    # a base.data.subset_size too large for the data shrinks to the largest every cell can draw
+    # (batch size lowered to fit, the preset's step count kept); false: an error naming those sizes
+    fit_to_data: bool = True
     experiments: list[str] = field(default_factory=lambda: ["batch_composition", "prior_matching", "overlay"])
     base: dict[str, Any] = field(default_factory=dict)  # run config shared by every run (nested sections)
     method_overrides: dict[str, Any] = field(default_factory=dict)  # method name -> its method.* settings

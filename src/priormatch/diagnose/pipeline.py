@@ -22,6 +22,7 @@ from typing import Callable
 from omegaconf import OmegaConf
 
 from priormatch.diagnose.config import DiagnoseConfig
+from priormatch.diagnose.data_fit import check_plan_fits_data, fit_config_to_data
 from priormatch.diagnose.document import Document, Section
 from priormatch.diagnose.executor import default_workers, execute_plan
 from priormatch.diagnose.html_writer import write_html
@@ -84,18 +85,32 @@ def run_diagnose(config: DiagnoseConfig, out: Path, *, command: str = "", log: C
     """Run (or reuse) every run of the selected experiments and write the report; returns report.html.
 
     Holds ``out``'s lock throughout: :class:`priormatch.training.run_lock.RunLockedError` when
-    another diagnose (or any priormatch writer) holds it.
+    another diagnose (or any priormatch writer) holds it. Every run's subset and batches are first
+    fitted to and checked against its data (:func:`fitted_to_data`), so a misfit writes nothing.
     """
+    config, fit_note = fitted_to_data(config, out)
     out.mkdir(parents=True, exist_ok=True)
     with run_lock(out, purpose="diagnose"):
-        return _run_diagnose(config, out, command=command, log=log)
+        return _run_diagnose(config, out, command=command, log=log, fit_notes=[fit_note] if fit_note else [])
 
 
-def _run_diagnose(config: DiagnoseConfig, out: Path, *, command: str, log: Callable[[str], None]) -> Path:
+def fitted_to_data(config: DiagnoseConfig, out: Path) -> tuple[DiagnoseConfig, str | None]:
+    """The config whose subsets fit the data (``fit_to_data``) and the note saying what changed;
+    raises when a run still does not fit. Nothing is written."""
+    plan = make_plan(config, out)
+    note = None
+    if config.fit_to_data:
+        config, note = fit_config_to_data(config, plan)
+        plan = make_plan(config, out) if note else plan
+    check_plan_fits_data(plan)
+    return config, note
+
+
+def _run_diagnose(config: DiagnoseConfig, out: Path, *, command: str, log: Callable[[str], None], fit_notes: list[str]) -> Path:
     start = time.perf_counter()
     write_text_atomic(OmegaConf.to_yaml(OmegaConf.structured(config)), out / "diagnose.yaml")
     plan = make_plan(config, out)
-    notes = missing_method_notes(plan)
+    notes = fit_notes + missing_method_notes(plan)
     for note in notes:
         log(f"diagnose: WARNING: {note}")
     workers = config.workers or default_workers()

@@ -79,7 +79,7 @@ def describe(test: OneSidedTest) -> str:
     if math.isnan(test.low):
         return f"{pp(test.effect)} (fewer than two units: no test)"
     level = 100 * (1 - 2 * test.alpha)
-    return (f"{pp(test.effect)} ({level:.0f}% interval {100 * test.low:+.1f} to {100 * test.high:+.1f}, one-sided level "
+    return (f"{pp(test.effect)} ({level:.4g}% interval {100 * test.low:+.1f} to {100 * test.high:+.1f}, one-sided level "
             f"{test.alpha:.3g}; smallest effect detectable at 80% power: {100 * test.detectable:.1f} pp over {test.units} units)")
 
 
@@ -168,20 +168,21 @@ def prior_matching_verdict(
     balanced_arms = [arm for arm in cells.get(balanced, {}) if arm != baseline and baseline in cells[balanced]]
     balanced_tests = {arm: paired_test(paired_differences(cells[balanced][arm], cells[balanced][baseline]), alpha / max(1, len(balanced_arms)))
                       for arm in balanced_arms}
-    best = max(tests, key=lambda key: tests[key].effect if not math.isnan(tests[key].effect) else -math.inf)
     sentences = [f"{c}: {arm} vs {baseline} {describe(tests[(c, arm)])}" for c, arm in pairs]
     sentences += [f"{balanced}: {arm} vs {baseline} {describe(t)}" for arm, t in balanced_tests.items()]
-    helps_tail = any(t.greater for t in tests.values())
-    hurts_tail = any(t.less for t in tests.values())
-    helps_balanced = any(t.greater for t in balanced_tests.values())
-    if helps_tail and not helps_balanced and not hurts_tail:
+    helping = [t for t in tests.values() if t.greater]
+    against = [t for t in tests.values() if t.less] + [t for t in balanced_tests.values() if t.greater]
+    if helping and not against:
         outcome: Outcome = "agrees"
-    elif hurts_tail or helps_balanced:
-        outcome = "disagrees"
+        deciding = max(helping, key=lambda t: t.low)
+    elif against:
+        outcome, deciding = "disagrees", against[0]
     else:
         outcome = "inconclusive"
-    note = f" Every arm is tested (Bonferroni over {len(pairs)} long-tailed comparisons), so no arm is picked on the test numbers."
-    return from_test(outcome, "; ".join(sentences) + "." + note, tests[best], alpha)
+        deciding = max(tests.values(), key=lambda t: t.effect if not math.isnan(t.effect) else -math.inf)
+    note = (f" Every arm is tested (Bonferroni over {len(pairs)} long-tailed comparisons), so no arm is picked on the "
+            "test numbers; the effect recorded is the comparison that decides the verdict.")
+    return from_test(outcome, "; ".join(sentences) + "." + note, deciding, alpha)
 
 
 def overlay_verdict(digit: Mapping[str, BySeed], clothing: Mapping[str, BySeed], baseline: str, candidate: str, *, alpha: float = ALPHA) -> Verdict:

@@ -96,3 +96,7 @@ class PatchStem(Protocol):
     def num_patches(self, x_shape: tuple[int, ...]) -> int:
         """Number of patches T for an input of shape (B, C, ...) or (C, ...)."""
         ...
+
+    def grid(self, x_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(rows, cols) of the patch grid, row-major (series: (1, T))."""
+        ...

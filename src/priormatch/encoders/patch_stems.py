@@ -141,6 +141,10 @@ class SeriesPatchStem(nn.Module):
             )
         return math.ceil(t / self.patch_length)
 
+    def grid(self, x_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(1, N): the patches of a series as a one-row grid (the image stem's (rows, cols))."""
+        return 1, self.num_patches(tuple(x_shape))
+
     def _pad(self, x: Tensor) -> Tensor:
         """(B, C, T) -> (B, C, T_pad), NaN-padded at the end to a multiple of patch_length."""
         extra = self.num_patches(tuple(x.shape)) * self.patch_length - x.shape[-1]

@@ -94,6 +94,11 @@ class TransformerEncoder(nn.Module):
         """Raw input values per patch (B, T, patch_dim), in token order (MAE targets)."""
         return self.stem.patchify(x)
 
+    def token_grid(self, x_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(rows, cols) of the patch tokens of an input of shape ``x_shape``, row-major; (1, T)
+        for series (JEPA's block masks)."""
+        return self.stem.grid(tuple(x_shape))
+
     def positions(self, x: Tensor) -> Tensor:
         """Positional embeddings (T, D) of the patch grid of ``x``."""
         return self.stem.positions(x)

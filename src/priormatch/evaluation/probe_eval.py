@@ -6,16 +6,46 @@ writes the returned dict (JSON-serialisable) wherever the run directory says.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 
 from priormatch.errors import PriormatchError
 from priormatch.evaluation.metrics import GROUP_NAMES, classification_metrics
 from priormatch.evaluation.probes import PROBES
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class ProbeProgress:
+    """Where :func:`evaluate_features` reports: one line per fitted probe (``write``, stderr by
+    default), and per "features probe" the number of solver fits that stopped before converging
+    (scikit-learn's ConvergenceWarning, counted instead of printed)."""
+
+    write: Callable[[str], None] = _to_stderr
+    unconverged: dict[str, int] = field(default_factory=dict)
+
+    def convergence_summary(self) -> str | None:
+        """One line for all the fits that did not converge, or None when every fit converged."""
+        if not self.unconverged:
+            return None
+        where = ", ".join(f"{name} ({count})" for name, count in self.unconverged.items())
+        return (
+            f"{sum(self.unconverged.values())} probe solver fits stopped at their iteration limit before converging: "
+            f"{where}; their scores are those of the last iterate (the linear probe's limit is LinearProbe(max_iter=...))"
+        )
 
 
 def evaluate_features(
@@ -29,6 +59,8 @@ def evaluate_features(
     probes: Sequence[str] = ("linear", "knn"),
     random_state: int = 0,
     probe_params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: ProbeProgress | None = None,
+    label: str = "",
 ) -> dict[str, dict]:
     """{probe name: :func:`classification_metrics` dict} for each probe in ``probes``.
 
@@ -36,22 +68,64 @@ def evaluate_features(
     test_labels: (m,). class_rank: (num_classes,) pretraining frequency rank (0 = most frequent).
     Probes that take a ``random_state`` get this one. probe_params: {probe name: constructor
     arguments} on top of the probe's defaults, e.g. ``{"linear": {"max_search_samples": 2000}}``.
+    progress: given, each probe reports one line (``label``, probe, accuracy, size, seconds) and its
+    convergence warnings are counted there instead of printed.
     """
-    unknown = [name for name in probes if name not in PROBES]
-    if unknown:
-        raise PriormatchError(f"unknown probe(s) {unknown}; choose from {sorted(PROBES)}")
+    check_probe_names(probes)
     _check_label_range(train_labels, num_classes, "train_labels")
     results = {}
     for name in probes:
+        start = time.perf_counter()
         # Small dense problems: one BLAS thread is fastest, and several threads competing with
         # torch's OpenMP pool made lbfgs 40x slower on a busy 2-core machine.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), counting_convergence(progress is not None) as unconverged:
             probe = _make_probe(name, random_state, (probe_params or {}).get(name, {})).fit(train_features, train_labels)
             predictions = probe.predict(test_features)
         results[name] = classification_metrics(
             test_labels, predictions, num_classes=num_classes, class_rank=class_rank
         )
+        if progress is not None:
+            _report_probe(progress, f"{label} {name}".strip(), results[name], train_features.shape, unconverged[0], start)
     return results
+
+
+@contextmanager
+def counting_convergence(active: bool) -> Iterator[list[int]]:
+    """While open (when ``active``), scikit-learn ConvergenceWarnings are counted into the yielded
+    one-element list instead of shown; other warnings are re-issued as they were."""
+    count = [0]
+    if not active:
+        yield count
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield count
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            count[0] += 1
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _report_probe(
+    progress: ProbeProgress, name: str, metrics: dict, train_shape: tuple[int, ...], unconverged: int, start: float
+) -> None:
+    """One progress line for a fitted probe; its unconverged fits are added to ``progress``."""
+    note = ""
+    if unconverged:
+        progress.unconverged[name] = progress.unconverged.get(name, 0) + unconverged
+        note = f", {unconverged} fits did not converge"
+    progress.write(
+        f"evaluate: {name} probe: accuracy {100 * metrics['accuracy']:.1f}% "
+        f"(fitted on {train_shape[0]} x {train_shape[1]} features, {time.perf_counter() - start:.1f} s{note})"
+    )
+
+
+def check_probe_names(probes: Sequence[str]) -> None:
+    """Raise for a name that is not one of :data:`PROBES`."""
+    unknown = [name for name in probes if name not in PROBES]
+    if unknown:
+        raise PriormatchError(f"unknown probe(s) {unknown}; choose from {sorted(PROBES)}")
 
 
 def balanced_probe_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:

@@ -14,6 +14,8 @@ standardised raw inputs (``raw_input``); eval.json holds their accuracies as top
 
 from __future__ import annotations
 
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,7 +33,13 @@ from priormatch.evaluation.baselines import (
     raw_input_features,
 )
 from priormatch.evaluation.features import extract_features
-from priormatch.evaluation.probe_eval import balanced_probe_indices, evaluate_features, format_results_table
+from priormatch.evaluation.probe_eval import (
+    ProbeProgress,
+    balanced_probe_indices,
+    check_probe_names,
+    evaluate_features,
+    format_results_table,
+)
 from priormatch.training.checkpoint import checkpoint_entry, load_checkpoint, load_weights, write_json_atomic
 from priormatch.training.config import RunConfig, load_run_config
 from priormatch.training.experiment import PretrainingData, config_data_kind, prepare_data
@@ -94,14 +102,16 @@ def probe_feature_sets(
     class_rank: np.ndarray,
     probes: Sequence[str],
     random_state: int,
+    progress: ProbeProgress | None = None,
 ) -> dict[str, dict[str, dict]]:
     """{feature set: {probe: metrics}}: ``probes`` fitted and scored on every feature set (the
-    ``BASELINES`` also with linear and kNN if not among them; settings of ``PROBE_PARAMS``)."""
+    ``BASELINES`` also with linear and kNN if not among them; settings of ``PROBE_PARAMS``);
+    ``progress`` gets a line per probe, labelled with its feature set."""
     return {
         name: evaluate_features(
             train, train_labels, test, test_labels, num_classes=num_classes, class_rank=class_rank,
             probes=baseline_probe_names(probes) if name in BASELINES else tuple(probes),
-            random_state=random_state, probe_params=PROBE_PARAMS.get(name),
+            random_state=random_state, probe_params=PROBE_PARAMS.get(name), progress=progress, label=name,
         )
         for name, (train, test) in sets.items()
     }
@@ -116,21 +126,36 @@ def baseline_entries(results: dict[str, dict[str, dict]]) -> dict[str, Any]:
 
 
 def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbose: bool = True) -> dict[str, Any]:
-    """Probe a finished run and its baselines; writes ``eval.json`` in it and returns the same record."""
+    """Probe a finished run and its baselines; writes ``eval.json`` in it and returns the same record.
+
+    ``verbose``: print the results table (stdout), a line per fitted probe (stderr) and one warning
+    summing up the probe fits that did not converge."""
     run, config = load_run(path)
     data = prepare_data(config.data)
     train_split, test_split = data.splits.train, data.splits.test
     per_class = config.eval.probe_samples_per_class or len(train_split)
     probe_rows = balanced_probe_indices(train_split.y, per_class, config.seed)
+    probe_names = tuple(probes or config.eval.probes)
+    check_probe_names(probe_names)  # before the features are extracted
+    progress = ProbeProgress() if verbose else None
+    start = time.perf_counter()
+    sets = feature_sets(run, config, data, train_split.x[probe_rows], test_split.x)
+    if progress is not None:
+        progress.write(f"evaluate: features of {len(probe_rows)} probe-training and {len(test_split)} test samples "
+                       f"(trained and untrained encoder, raw inputs) in {time.perf_counter() - start:.1f} s")
     results = probe_feature_sets(
-        feature_sets(run, config, data, train_split.x[probe_rows], test_split.x),
+        sets,
         train_split.y[probe_rows],
         test_split.y,
         num_classes=data.splits.num_classes,
         class_rank=data.class_rank,
-        probes=tuple(probes or config.eval.probes),
+        probes=probe_names,
         random_state=config.seed,
+        progress=progress,
     )
+    summary = progress.convergence_summary() if progress is not None else None
+    if summary is not None:
+        warnings.warn(summary, stacklevel=2)
     record = {
         "run": str(run.root),
         "data": config.data.name,

@@ -13,6 +13,7 @@ from torch import nn
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.data2vec import Data2VecConfig, build_data2vec
+from priormatch.methods.jepa import JEPAConfig, build_jepa
 from priormatch.methods.mae import MAEConfig, build_mae
 from priormatch.methods.msn import MSNConfig, PMSNConfig, build_msn
 from priormatch.methods.simclr import SimCLRConfig, build_simclr
@@ -36,6 +37,7 @@ METHODS: dict[str, MethodSpec] = {
     "swav": MethodSpec(SwAVConfig, build_swav),
     "mae": MethodSpec(MAEConfig, build_mae, needs_token_encoder=True),
     "data2vec": MethodSpec(Data2VecConfig, build_data2vec, needs_token_encoder=True),
+    "jepa": MethodSpec(JEPAConfig, build_jepa, needs_token_encoder=True),  # series (time blocks) or images (2-D blocks)
     "ts2vec": MethodSpec(TS2VecConfig, build_ts2vec),  # series only, per-timestamp encoder (conv1d)
 }
 

@@ -17,20 +17,14 @@ from torch import Tensor, nn
 
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
+from priormatch.methods.prior_head import validate_prior_keys, validate_prototype_keys
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import pmsn_terms, prototype_usage
 from priormatch.priors import make_prior, uniform_prior
 from priormatch.validation import (
-    MAX_ITERATIONS,
-    MAX_PROTOTYPES,
     MAX_VIEWS,
-    check_choice,
-    check_depth,
     check_int_between,
-    check_non_negative,
-    check_positive,
     check_range,
-    check_width,
 )
 
 
@@ -72,22 +66,13 @@ class PMSNConfig(MSNConfig):
 
 
 def validate_msn_config(config: MSNConfig) -> None:
-    check_int_between("method.num_prototypes", config.num_prototypes, 2, MAX_PROTOTYPES)
-    check_width("method.projection_dim", config.projection_dim)
-    check_width("method.projection_hidden", config.projection_hidden)
-    check_depth("method.projection_layers", config.projection_layers)
-    check_positive("method.temperature", config.temperature)
-    check_positive("method.sharpen_temperature", config.sharpen_temperature)
-    check_int_between("method.sinkhorn_iterations", config.sinkhorn_iterations, 0, MAX_ITERATIONS)
-    check_choice("method.sinkhorn_marginals", config.sinkhorn_marginals, ("uniform", "prior", "off"))
-    check_non_negative("method.regularization_weight", config.regularization_weight)
+    validate_prototype_keys(config)
     check_range("method.mask_ratio", config.mask_ratio, 0.0, 1.0)
     check_int_between("method.focal_views", config.focal_views, 0, MAX_VIEWS)
     check_range("method.ema_momentum", config.ema_momentum, 0.0, 1.0, high_inclusive=True)
     check_range("method.ema_momentum_end", config.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
     if isinstance(config, PMSNConfig):
-        check_non_negative("method.tau", config.tau)
-        check_choice("method.kl_direction", config.kl_direction, ("forward", "reverse"))
+        validate_prior_keys(config)
 
 
 def resolve_prior(config: MSNConfig, data: DataInfo) -> Tensor:

@@ -30,8 +30,6 @@ Under DDP the instance negatives are the rank's own series (TS2Vec is single-pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 
@@ -39,53 +37,27 @@ from priormatch.data.series_views import observed_lengths
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
-from priormatch.methods.projection import ProjectionHead
-from priormatch.objectives import pmsn_terms, prototype_usage
-from priormatch.objectives.hierarchical_contrast import hierarchical_contrast_terms
-from priormatch.priors import make_prior
-from priormatch.validation import (
-    MAX_ITERATIONS,
-    MAX_PROTOTYPES,
-    check_choice,
-    check_depth,
-    check_int_between,
-    check_non_negative,
-    check_positive,
-    check_range,
-    check_width,
+from priormatch.methods.prior_head import (
+    PriorHeadConfig,
+    attach_prior_head,
+    head_metrics,
+    head_prior,
+    head_terms,
+    validate_prior_head_config,
 )
-
-NO_PRIOR = "none"
+from priormatch.objectives.hierarchical_contrast import hierarchical_contrast_terms
+from priormatch.validation import check_int_between, check_range
 
 
 @dataclass
-class TS2VecConfig:
-    """TS2Vec hyper-parameters (the paper's defaults) and the optional prototype head."""
+class TS2VecConfig(PriorHeadConfig):
+    """TS2Vec hyper-parameters (the paper's defaults) and the optional prototype head's keys."""
 
     name: str = "ts2vec"
     instance_weight: float = 0.5  # per scale: w * instance + (1 - w) * temporal contrast
     mask_probability: float = 0.5  # share of latent timestamps zeroed (Bernoulli, training only)
     representation_dropout: float = 0.1  # dropout on the per-timestamp representation (training only)
     max_length: int = 3000  # the two crops lie in a window of at most this many steps (TS2Vec: 3000)
-    # Prototype head with KL(p_bar || prior); "none" trains TS2Vec alone.
-    prior: str = NO_PRIOR  # none | uniform | power_law | class_counts | path to a .npy file
-    tau: float = 0.25  # power-law exponent: pi_k ~ k^-tau
-    prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
-    kl_direction: str = "forward"  # forward: KL(p_bar || prior) (PMSN); reverse: KL(prior || p_bar)
-    num_prototypes: int = 64
-    projection_hidden: int = 256
-    projection_dim: int = 64
-    projection_layers: int = 2
-    temperature: float = 0.1  # softmax temperature of prototype cosine similarities
-    sharpen_temperature: float = 0.25  # target sharpening T
-    sinkhorn_iterations: int = 3
-    sinkhorn_marginals: str = "uniform"  # uniform | prior | off
-    regularization_weight: float = 1.0  # lambda on KL(p_bar || prior)
-    prototype_weight: float = 1.0  # weight of the head's loss next to the hierarchical contrast
-
-    @property
-    def uses_prototypes(self) -> bool:
-        return self.prior != NO_PRIOR or self.prior_values is not None
 
 
 def validate_ts2vec_config(config: TS2VecConfig) -> None:
@@ -93,18 +65,7 @@ def validate_ts2vec_config(config: TS2VecConfig) -> None:
     check_range("method.mask_probability", config.mask_probability, 0.0, 1.0)
     check_range("method.representation_dropout", config.representation_dropout, 0.0, 1.0)
     check_int_between("method.max_length", config.max_length, 1, 2**31)
-    check_non_negative("method.tau", config.tau)
-    check_choice("method.kl_direction", config.kl_direction, ("forward", "reverse"))
-    check_int_between("method.num_prototypes", config.num_prototypes, 2, MAX_PROTOTYPES)
-    check_width("method.projection_hidden", config.projection_hidden)
-    check_width("method.projection_dim", config.projection_dim)
-    check_depth("method.projection_layers", config.projection_layers)
-    check_positive("method.temperature", config.temperature)
-    check_positive("method.sharpen_temperature", config.sharpen_temperature)
-    check_int_between("method.sinkhorn_iterations", config.sinkhorn_iterations, 0, MAX_ITERATIONS)
-    check_choice("method.sinkhorn_marginals", config.sinkhorn_marginals, ("uniform", "prior", "off"))
-    check_non_negative("method.regularization_weight", config.regularization_weight)
-    check_non_negative("method.prototype_weight", config.prototype_weight)
+    validate_prior_head_config(config)
 
 
 @dataclass(frozen=True)
@@ -168,14 +129,7 @@ class TS2Vec(SSLMethod):
         self.encoder = encoder
         self.averaged_encoder = frozen_copy(encoder)
         self.register_buffer("num_averaged", torch.zeros((), dtype=torch.long))
-        self.projector: ProjectionHead | None = None
-        self.prototypes: nn.Parameter | None = None
-        if prior is not None:
-            self.projector = ProjectionHead(
-                encoder.embed_dim, hidden_dim=config.projection_hidden, out_dim=config.projection_dim, layers=config.projection_layers
-            )
-            self.prototypes = nn.Parameter(torch.empty(config.num_prototypes, config.projection_dim).uniform_(-1, 1))
-            self.register_buffer("prior", prior.float())
+        attach_prior_head(self, encoder.embed_dim, config, prior)
 
     def teacher_modules(self) -> list[nn.Module]:
         return [self.averaged_encoder]
@@ -230,22 +184,9 @@ class TS2Vec(SSLMethod):
         """Swapped prototype prediction between the crops' embeddings e1, e2 (B, D), each with
         KL(p_bar || prior); returns the mean of the two directions and diagnostics."""
         z1, z2 = self.projector(torch.cat([e1, e2])).chunk(2)  # (B, P) each
-        kwargs = dict(
-            temperature=self.config.temperature,
-            sharpen_temperature=self.config.sharpen_temperature,
-            sinkhorn_iterations=self.config.sinkhorn_iterations,
-            sinkhorn_marginals=self.config.sinkhorn_marginals,
-            regularization_weight=self.config.regularization_weight,
-            kl_direction=self.config.kl_direction,
-        )
-        first = pmsn_terms(z1, z2, self.prototypes, self.prior, **kwargs)  # crop 1 predicts crop 2
-        second = pmsn_terms(z2, z1, self.prototypes, self.prior, **kwargs)
-        metrics = {
-            "cross_entropy": 0.5 * (first.cross_entropy + second.cross_entropy).item(),
-            "regularizer": 0.5 * (first.regularizer + second.regularizer).item(),
-            **prototype_usage(first.targets, first.mean_prediction, self.prior),
-        }
-        return 0.5 * (first.loss + second.loss), metrics
+        first = head_terms(self.config, self.prototypes, self.prior, z1, z2)  # crop 1 predicts crop 2
+        second = head_terms(self.config, self.prototypes, self.prior, z2, z1)
+        return 0.5 * (first.loss + second.loss), head_metrics([first, second], self.prior)
 
 
 def build_ts2vec(config: TS2VecConfig, encoder: nn.Module, data: DataInfo) -> TS2Vec:
@@ -254,9 +195,4 @@ def build_ts2vec(config: TS2VecConfig, encoder: nn.Module, data: DataInfo) -> TS
         raise PriormatchError(
             "method 'ts2vec' needs series and an encoder with per-timestamp output; use series data with encoder.name=conv1d"
         )
-    prior = None
-    if config.uses_prototypes:
-        prior = make_prior(
-            config.prior, config.num_prototypes, tau=config.tau, values=config.prior_values, class_counts=data.class_counts or None
-        )
-    return TS2Vec(encoder, config, prior)
+    return TS2Vec(encoder, config, head_prior(config, data))

@@ -51,6 +51,8 @@ class DataConfig:
     sampler: str = "shuffle"  # shuffle | class_imbalanced
     classes_per_batch: int = 2  # k for the class-imbalanced sampler
     sampler_mode: str = "global"  # global | per_rank (class-imbalanced sampler under DDP)
+    layout: Optional[str] = None  # axes of a user array file: NCT NTC NT | NCHW NHWC NHW (None: NCT / NCHW)
+    check_layout: bool = True  # refuse implausible shapes (more channels than timepoints, ...)
 
 
 @dataclass
@@ -218,8 +220,18 @@ def _merge(schema: DictConfig, raw: Any, prefix: str = "") -> Any:
         raise PriormatchError(_one_line(error)) from None
 
 
+# Keys added after runs were cached by their config hash are written only when they differ from
+# their default, so config.yaml, diagnose run keys and encoder.pt of earlier runs stay valid.
+WRITTEN_WHEN_SET: dict[str, dict[str, Any]] = {"data": {"layout": None, "check_layout": True}}
+
+
 def config_to_yaml(config: RunConfig) -> str:
-    return OmegaConf.to_yaml(OmegaConf.structured(config))
+    tree = OmegaConf.to_container(OmegaConf.structured(config))
+    for section, defaults in WRITTEN_WHEN_SET.items():
+        for key, default in defaults.items():
+            if tree[section].get(key, default) == default:  # type: ignore[index, union-attr]
+                tree[section].pop(key, None)  # type: ignore[index, union-attr]
+    return OmegaConf.to_yaml(tree)
 
 
 def load_run_config(path: Path, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
@@ -248,6 +260,10 @@ def validate_data_config(data: DataConfig) -> None:
     check_choice("data.sampler", data.sampler, SAMPLERS)
     check_int_between("data.classes_per_batch", data.classes_per_batch, 1, MAX_COUNT)
     check_choice("data.sampler_mode", data.sampler_mode, SAMPLER_MODES)
+    if data.layout is not None:
+        from priormatch.data.layouts import LAYOUTS  # the data package loads torch: not at import
+
+        check_choice("data.layout", data.layout, LAYOUTS)
 
 
 def validate_image_views_config(views: ImageViewsConfig) -> None:
@@ -301,6 +317,7 @@ def _validate_encoder_and_method(config: RunConfig) -> None:
     """The encoder's and the method's own range checks (their modules define them)."""
     from priormatch.encoders.configs import SeriesTransformerConfig, ViTConfig, validate_encoder_config
     from priormatch.methods.data2vec import Data2VecConfig, validate_data2vec_config
+    from priormatch.methods.jepa import JEPAConfig, validate_jepa_config
     from priormatch.methods.mae import MAEConfig, validate_mae_config
     from priormatch.methods.msn import MSNConfig, validate_msn_config
     from priormatch.methods.simclr import SimCLRConfig, validate_simclr_config
@@ -319,6 +336,7 @@ def _validate_encoder_and_method(config: RunConfig) -> None:
         MAEConfig: validate_mae_config,
         Data2VecConfig: lambda method: validate_data2vec_config(method, depth=depth),
         TS2VecConfig: validate_ts2vec_config,
+        JEPAConfig: validate_jepa_config,
     }
     for config_type, validate in validators.items():
         if isinstance(config.method, config_type):  # PMSNConfig is an MSNConfig

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from priormatch.data import (
+    DATASETS,
     ClassImbalancedSampler,
     DatasetSplits,
     LabeledArrays,
@@ -24,6 +25,8 @@ from priormatch.data import (
     load_dataset,
     long_tail_indices,
 )
+from priormatch.data.layouts import STANDARD_LAYOUTS, LayoutRequest, interpretation
+from priormatch.data.split_checks import warn_about_splits
 from priormatch.encoders import build_encoder
 from priormatch.errors import PriormatchError
 from priormatch.methods import DataInfo, SSLMethod, build_method
@@ -57,7 +60,25 @@ class PretrainingData:
             "class_rank": self.class_rank.tolist(),
             "num_pretrain": int(len(self.subset)),
             "num_test": int(len(self.splits.test)),
+            "layout": self.stored_layout,
+            "input_shape": [int(size) for size in self.splits.train.input_shape],
         }
+
+    @property
+    def stored_layout(self) -> str:
+        """The layout the inputs were read from (:mod:`priormatch.data.layouts`), e.g. "NTC"."""
+        kind, ndim = self.splits.kind, len(self.splits.train.x.shape)
+        return self.splits.layout or STANDARD_LAYOUTS[kind][ndim]
+
+
+def describe_data(data: PretrainingData) -> str:
+    """One line for the start of a run: the data set, its sizes and how its arrays were read, e.g.
+    ``data: sensors, 800 pretraining / 200 test series, 4 classes; stored NTC (n, T=128, C=3), read as (n, C=3, T=128)``."""
+    unit = "images" if data.splits.kind == "image" else "series"
+    return (
+        f"data: {data.splits.name}, {len(data.subset)} pretraining / {len(data.splits.test)} test {unit}, "
+        f"{data.splits.num_classes} classes; {interpretation(data.stored_layout, data.splits.train.input_shape)}"
+    )
 
 
 def rank_by_frequency(counts: np.ndarray, tie_break_order: np.ndarray) -> np.ndarray:
@@ -72,23 +93,29 @@ def rank_by_frequency(counts: np.ndarray, tie_break_order: np.ndarray) -> np.nda
 
 def prepare_data(config: DataConfig) -> PretrainingData:
     """Load the data set and carve the (possibly long-tailed, fixed-size) pretraining subset."""
-    splits = load_dataset(config.name, config.path)
+    splits = load_dataset(config.name, config.path, layout_request(config))
     check_no_empty_class(splits.train, f"data set {config.name!r}")
-    order = class_ranking(splits.num_classes, config.class_order_seed)
+    if DATASETS.get(config.name) is not None and DATASETS[config.name].user_file:
+        warn_about_splits(splits)
+    subset = pretraining_subset(config, splits)
+    counts = np.bincount(splits.train.y[subset], minlength=splits.num_classes)
+    return PretrainingData(splits, subset, rank_by_frequency(counts, class_ranking(splits.num_classes, config.class_order_seed)))
+
+
+def pretraining_subset(config: DataConfig, splits: DatasetSplits) -> np.ndarray:
+    """(n_pretrain,) sorted indices into ``splits.train``: the whole split, or the long-tailed /
+    fixed-size subset that ``data.imbalance_ratio`` and ``data.subset_size`` ask for."""
     if config.imbalance_ratio < 1:
         raise PriormatchError(f"data.imbalance_ratio={config.imbalance_ratio} must be >= 1 (n_max / n_min)")
     if config.imbalance_ratio == 1 and config.subset_size is None:
-        subset = np.arange(len(splits.train))
-    else:
-        subset = long_tail_indices(
-            splits.train.y,
-            splits.num_classes,
-            imbalance_ratio=config.imbalance_ratio,
-            seed=config.class_order_seed,
-            subset_size=config.subset_size,
-        )
-    counts = np.bincount(splits.train.y[subset], minlength=splits.num_classes)
-    return PretrainingData(splits, subset, rank_by_frequency(counts, order))
+        return np.arange(len(splits.train))
+    return long_tail_indices(
+        splits.train.y,
+        splits.num_classes,
+        imbalance_ratio=config.imbalance_ratio,
+        seed=config.class_order_seed,
+        subset_size=config.subset_size,
+    )
 
 
 def make_sampler(config: DataConfig, labels: np.ndarray, *, batch_size: int, seed: int, world_size: int = 1):
@@ -132,4 +159,9 @@ def total_steps(config: RunConfig, batches_per_epoch: int) -> int:
 
 def config_data_kind(config: DataConfig) -> str:
     """'image' or 'series' for a data config (used to pick the default encoder)."""
-    return dataset_kind(config.name, config.path)
+    return dataset_kind(config.name, config.path, layout_request(config))
+
+
+def layout_request(config: DataConfig) -> LayoutRequest:
+    """How a user array file is stored, from ``data.layout`` and ``data.check_layout``."""
+    return LayoutRequest(config.layout, config.check_layout)

@@ -5,21 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from priormatch.cli import main
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("priormatch: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from cli_helpers import assert_one_line_error, run_cli
 
 
 @pytest.mark.slow

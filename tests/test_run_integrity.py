@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from priormatch.cli import main
 from priormatch.encoders import build_encoder
 from priormatch.training.checkpoint import load_checkpoint, save_atomic
 from priormatch.training.config import raw_config, resolve_config
@@ -23,6 +22,7 @@ from priormatch.training.interruption import StopRequest, TrainingInterrupted
 from priormatch.training.loop import train
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.run_lock import run_lock
+from cli_helpers import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # the short-run EMA warning of tiny configs
 
@@ -32,20 +32,6 @@ FAST = ("train.steps=4", "train.checkpoint_every=2", "method.ema_momentum=0.9")
 
 def tiny(tiny_config, *overrides, method="msn"):
     return resolve_config(raw_config([tiny_config(method)], [*FAST, *overrides]), data_kind=config_data_kind)
-
-
-def run_cli(capsys, *argv):
-    code = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("priormatch: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

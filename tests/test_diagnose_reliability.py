@@ -288,3 +288,22 @@ def test_a_stopped_diagnose_stops_its_workers_and_says_how_to_resume(tmp_path, n
     finally:
         stop_processes([process.pid, *workers])
 
+
+
+@pytest.mark.skipif(not __import__("priormatch.data.fashion_mnist", fromlist=["x"]).is_available(),
+                    reason="the overlay toy needs Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+def test_fresh_evaluations_hold_every_key_the_cache_checks(tmp_path, tiny_config):
+    """What evaluate and the label-set evaluation write is what the cache requires, so a rerun reuses
+    them (a key missing from one writer would re-evaluate that run on every rerun)."""
+    from priormatch.diagnose.cache import EVALUATION_KEYS, label_evaluation_path
+    from priormatch.diagnose.label_sets import evaluate_label_set
+    from priormatch.evaluation.run_evaluation import evaluate_run
+
+    out = tmp_path / "run"
+    overrides = ["data.name=overlay", "data.subset_size=200", "encoder.patch_size=7", "image_views.focal_size=14",
+                 "train.steps=2", "eval.probes=[knn]", "eval.probe_samples_per_class=10"]
+    assert main(["train", "--config", str(tiny_config("msn")), *overrides, "--out", str(out)]) == 0
+    records = [evaluate_run(out, verbose=False), evaluate_label_set(out, "digit")]
+    assert label_evaluation_path(RunDirectory(out), "digit").is_file()
+    for record in records:
+        assert set(EVALUATION_KEYS) <= set(record), set(EVALUATION_KEYS) - set(record)

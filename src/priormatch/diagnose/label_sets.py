@@ -66,6 +66,7 @@ def evaluate_label_set(path: str | Path, label_set: str) -> dict[str, Any]:
         "seed": config.seed,
         "num_probe_train": int(len(rows)),
         "num_test": int(len(splits.test)),
+        "test_class_counts": np.bincount(splits.test.y, minlength=num_classes).tolist(),
         "class_names": list(splits.train.class_names),
         "class_counts": counts.tolist(),
         "class_rank": class_rank.tolist(),

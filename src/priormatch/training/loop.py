@@ -30,7 +30,6 @@ from tqdm.auto import tqdm
 
 from priormatch import distributed
 from priormatch.data import batch_indices, rank_slice
-from priormatch.encoders.conv2d import ConvNet2d
 from priormatch.errors import PriormatchError
 from priormatch.methods import MethodOutput, SSLMethod
 from priormatch.training.checkpoint import (
@@ -87,13 +86,6 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise PriormatchError(f"train.device={name!r} must be auto, cpu or cuda")
     return torch.device(name)
-
-
-def memory_format(method: SSLMethod) -> torch.memory_format:
-    """The memory format the loop keeps the method's weights in: channels_last for the 2-D CNN
-    (its fp32 steps take 0.80-0.87 of the time on CPU, benchmarks/train_step_throughput.py; the 1-channel
-    views are channels_last already, others are converted inside the convolutions), else contiguous."""
-    return torch.channels_last if isinstance(method.encoder, ConvNet2d) else torch.contiguous_format
 
 
 def autocast(config: RunConfig, device: torch.device) -> contextlib.AbstractContextManager:
@@ -217,7 +209,7 @@ def train(
     if rank == 0 and not resume:
         warn_if_static_teacher(config, method, steps)
     views = make_views(config, train_set, method.encoder)
-    method.to(device, memory_format=memory_format(method))
+    method.to(device)
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))
     if resume:  # every rank loads the checkpoint
         state.load_state_dict(load_checkpoint(run.checkpoint, map_location=device), path=run.checkpoint)

@@ -31,7 +31,7 @@ from priormatch.training.distributed_setup import (
     process_group_from_env,
 )
 from priormatch.training.experiment import config_data_kind, describe_data
-from priormatch.training.interruption import STOP_SIGNALS, StopRequest, TrainingInterrupted, stop_on_signals
+from priormatch.training.interruption import StopRequest, TrainingInterrupted, handling_stop_signals, stop_on_signals
 from priormatch.training.loop import prepare_run, resolve_device, train
 from priormatch.training.run_dir import RunDirectory, existing_run
 from priormatch.training.run_lock import LOCK_NAME, run_lock
@@ -117,12 +117,8 @@ def _forwarding_signals() -> Iterator[StopRequest]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, number)
 
-    previous = {number: signal.signal(number, forward) for number in STOP_SIGNALS}
-    try:
+    with handling_stop_signals(forward):
         yield request
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _launch_workers(nproc: int, config: RunConfig, root: Path, *, resume: bool) -> None:

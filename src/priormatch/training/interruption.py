@@ -59,12 +59,19 @@ def stop_on_signals(*, repeat_forces: bool = True) -> Iterator[StopRequest]:
             raise KeyboardInterrupt
         request.signal_number = request.signal_number or number
 
-    previous = {number: signal.signal(number, handle) for number in STOP_SIGNALS}
-    try:
+    with handling_stop_signals(handle):
         yield request
+
+
+@contextlib.contextmanager
+def handling_stop_signals(handler: Any) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM while open; the previous handlers are restored on exit."""
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def requested_stop(stop: StopRequest | None, device: torch.device) -> int | None:

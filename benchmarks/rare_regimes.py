@@ -45,7 +45,7 @@ def regime_data(seed: int, rare_count: int):
 
 def run_one(arm: str, seed: int, args: argparse.Namespace) -> dict:
     """Per-regime test recall (ordered by train frequency, most frequent first) of one arm and seed."""
-    method, params = parse_arm(arm)
+    method, params = parse_arm(arm, peers=False)
     splits = regime_data(seed, args.rare_count)
     start = time.perf_counter()
     train_features, test_features = pretrained_features(
@@ -109,7 +109,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     methods = args.methods or [m for m in DEFAULT_METHODS if m in METHODS or m == "random_init"]
     for arm in methods:
-        parse_arm(arm)  # a bad arm stops before any run
+        parse_arm(arm, peers=False)  # a bad arm stops before any run
     key = {"steps": args.steps, "batch_size": args.batch_size, "rare_count": args.rare_count,
            "ema_momentum": short_run_momentum(args.steps)}
     cached = [json.loads(line) for line in args.results.read_text().splitlines()] if args.results.is_file() else []

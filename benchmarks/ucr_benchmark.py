@@ -1,26 +1,41 @@
-"""UCR benchmark: per-data-set SVM accuracy of priormatch methods next to TS2Vec's published numbers.
+"""UCR benchmark: per-data-set accuracy and CPU-seconds of priormatch methods, the untrained encoder
+and the peers a user would pick instead (TS2Vec, MiniRocket), all in one run on the same arrays.
 
-Protocol (TS2Vec, Yue et al. AAAI 2022; T-Loss, Franceschi et al. NeurIPS 2019): for each UCR set,
-pretrain an encoder on the train split without labels, extract frozen features of the train and
-test splits, fit an RBF SVM with C chosen by 5-fold CV on the *whole* train split
-(:class:`priormatch.evaluation.SVMProbe`) and report test accuracy. ``random_init`` is the same
-encoder untrained (a reference for what pretraining adds).
+Protocol ``v2`` (TS2Vec, Yue et al. AAAI 2022; T-Loss, Franceschi et al. NeurIPS 2019): each UCR set
+is loaded with TS2Vec's preprocessing (the sets stored unnormalised standardised with the train
+split's mean and std, :func:`priormatch.data.load_ucr`); each arm pretrains on the train split
+without labels and extracts frozen features of both splits; an RBF SVM with C by TS2Vec's rule
+(:class:`priormatch.evaluation.SVMProbe`: C = inf without a search on small train splits, else
+5-fold CV over {1e-4, ..., 1e4, inf}) is fitted on the train split and scored on the test split.
+Arms:
 
-CPU budget knobs (the published TS2Vec numbers use 200-600 steps of batch 8 on a GPU at full length):
-``--steps`` (methods with an EMA teacher start at momentum 1 - 10 / steps, see
-:func:`priormatch.training.schedules.short_run_momentum`), ``--batch-size`` (capped at the train size) and
-``--max-length``: series longer than it are resampled (NaN-aware linear interpolation) to that many points, train and test alike; and
-``--svm-max-samples`` (TS2Vec: 10,000): the SVM's C search and fit use a stratified subsample of at
-most that many train series (only Crop, ElectricDevices, FordA and FordB have more than 2,000).
+* a priormatch method (``ts2vec``, ``msn``, ``pmsn``, ``simclr``, ...; ``METHOD:KEY=VALUE,...`` sets
+  SSLEncoder keywords of that arm only, e.g. ``pmsn:tau=1.0``), trained through ``SSLEncoder``;
+* ``random_init``: the same series encoder untrained (the reference for what pretraining adds);
+* ``ts2vec_peer`` and ``minirocket`` (:mod:`ucr_peers`: the ``ts2vec`` and ``aeon`` packages;
+  MiniRocket classifies with its own ridge classifier).
+
+Every record holds the test accuracy, per-class metrics and the process CPU-seconds of the arm
+(pretraining + features + classifier; run at one thread, ``--threads 1``).
+
+Budget knobs: ``--steps`` (``auto``: TS2Vec's 200 iterations, 600 for train splits of more than
+100,000 values; methods with an EMA teacher start at momentum 1 - 10 / steps, see
+:func:`priormatch.training.schedules.short_run_momentum`), ``--batch-size`` (TS2Vec: 8, capped at the
+train size), ``--max-length`` (series longer are resampled; 0 keeps the native length) and
+``--svm-search-samples``: the SVM's C search runs on a stratified subsample of at most that many
+train series, the chosen C is refitted on all of them (up to 10,000, as TS2Vec); only Crop,
+ElectricDevices, FordA and FordB have more than 2,000 train series.
 Data sets run cheapest first (train size x length + test size x length), so a time-limited run
 covers as many sets as possible.
 
-Results are cached per (data set, method, budget) as JSON under ``--results-dir``, so an
-interrupted run resumes where it stopped; ``--report`` only prints the table from the cache.
+Results are cached per (data set, arm, budget) as JSON under ``--results-dir``, so an interrupted
+run resumes where it stopped; ``--report`` only prints the table from the cache. Protocol ``v1``
+(values as stored, the old SVM rule) is kept for its committed results and can only be reported.
 
-    nice python benchmarks/ucr_benchmark.py --steps 200 --batch-size 8 --max-length 0   # all 51 sets, TS2Vec budget
-    python benchmarks/ucr_benchmark.py --datasets ECG5000 Coffee --methods pmsn msn
-    python benchmarks/ucr_benchmark.py --report --detail ECG5000      # the defaults are TS2Vec's budget
+    nice python benchmarks/ucr_benchmark.py --steps auto --methods ts2vec random_init ts2vec_peer minirocket \
+        --param encoder__hidden=64 --param encoder__depth=10 --param encoder__embed_dim=320
+    python benchmarks/ucr_benchmark.py --report --detail ECG5000 ...             # the same options
+    python benchmarks/ucr_benchmark.py --protocol v1 --report --steps 200        # the committed v1 run
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ import argparse
 import csv
 import hashlib
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,39 +52,56 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 import yaml
+from scipy import stats
 
 from priormatch import SSLEncoder
-from priormatch.training.schedules import short_run_momentum
 from priormatch.data import DatasetSplits, load_ucr, ucr_package_names
 from priormatch.data.series_views import resample_linear
 from priormatch.encoders import Conv1dConfig, build_encoder
 from priormatch.evaluation import SVMProbe, classification_metrics, extract_features
 from priormatch.methods import METHODS
+from priormatch.training.schedules import short_run_momentum
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from ucr_peers import PEERS, PeerResult, ts2vec_iterations, warm_up_minirocket  # noqa: E402
+
 PUBLISHED = HERE / "data" / "ucr_published.csv"
-DEFAULT_METHODS = ("pmsn", "msn", "simclr", "random_init")
+DEFAULT_METHODS = ("ts2vec", "random_init", "ts2vec_peer", "minirocket")
+PROTOCOL = "v2"  # TS2Vec's UCR preprocessing and SVM rule (v1: values as stored, the old SVM rule)
+AUTO_STEPS = 0  # --steps auto: TS2Vec's iteration count per data set
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Everything that changes a result besides the data set and the method (part of the cache key)."""
+    """Everything that changes a result besides the data set and the arm (part of the cache key)."""
 
-    steps: int
+    steps: int  # AUTO_STEPS: ts2vec_iterations(train split)
     batch_size: int
     max_length: int  # 0: keep the native length
-    svm_max_samples: int  # the SVM's C search runs on a stratified subsample of at most this many
+    svm_search_samples: int  # the SVM's C search runs on a stratified subsample of at most this many
     seed: int
-    params: tuple[tuple[str, Any], ...] = ()  # extra SSLEncoder keywords, e.g. (("series_views__crop_scale", [0.8, 1.0]),)
+    params: tuple[tuple[str, Any], ...] = ()  # extra SSLEncoder keywords, e.g. (("encoder__hidden", 64),)
+    protocol: str = PROTOCOL
 
     def tag(self) -> str:
-        momentum = f"-ema{short_run_momentum(self.steps):g}"
-        tag = f"steps{self.steps}-b{self.batch_size}{momentum}-L{self.max_length}-svm{self.svm_max_samples}-seed{self.seed}"
+        """The cache folder of priormatch arms, e.g. ``v2-stepsauto-b8-L0-svm2000-seed0-<params hash>``."""
+        if self.protocol == "v1":  # the committed v1 results' folder names
+            tag = f"steps{self.steps}-b{self.batch_size}-ema{short_run_momentum(self.steps):g}-L{self.max_length}-svm{self.svm_search_samples}-seed{self.seed}"
+        else:
+            steps = "auto" if self.steps == AUTO_STEPS else str(self.steps)
+            tag = f"{self.protocol}-steps{steps}-b{self.batch_size}-L{self.max_length}-svm{self.svm_search_samples}-seed{self.seed}"
         if self.params:
             tag += "-" + hashlib.sha256(json.dumps(self.params).encode()).hexdigest()[:8]
         return tag
+
+    def peer_tag(self) -> str:
+        """The cache folder of the peers, which take none of the priormatch budget knobs."""
+        return f"{self.protocol}-peers-L{self.max_length}-svm{self.svm_search_samples}-seed{self.seed}"
+
+    def steps_for(self, train_x: np.ndarray) -> int:
+        return ts2vec_iterations(train_x) if self.steps == AUTO_STEPS else self.steps
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -79,11 +112,25 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key, yaml.safe_load(value)
 
 
-def parse_arm(text: str) -> tuple[str, dict]:
-    """``METHOD`` or ``METHOD:KEY=VALUE,...`` -> (method, SSLEncoder keywords); e.g. ``pmsn:tau=1.0``."""
+def parse_steps(text: str) -> int:
+    """``auto`` -> AUTO_STEPS, else a positive step count."""
+    if text == "auto":
+        return AUTO_STEPS
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--steps {text!r}: use a positive integer or auto")
+    return int(text)
+
+
+def parse_arm(text: str, *, peers: bool = True) -> tuple[str, dict]:
+    """``METHOD`` or ``METHOD:KEY=VALUE,...`` -> (method, SSLEncoder keywords); e.g. ``pmsn:tau=1.0``.
+
+    peers: whether the peer arms (``ts2vec_peer``, ``minirocket``) are accepted too."""
     method, _, options = text.partition(":")
-    if method not in METHODS and method != "random_init":
-        raise SystemExit(f"arm {text!r}: unknown method {method!r}; use one of {sorted(METHODS)} or random_init")
+    known = [*sorted(METHODS), "random_init", *(sorted(PEERS) if peers else [])]
+    if method not in known:
+        raise SystemExit(f"arm {text!r}: unknown method {method!r}; use one of {known}")
+    if options and method in PEERS:
+        raise SystemExit(f"arm {text!r}: the peers take no options")
     return method, dict(parse_param(option) for option in options.split(",") if option)
 
 
@@ -95,11 +142,13 @@ def paired_line(arm: str, differences: np.ndarray) -> str:
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     """The per-run budget options (defaults: TS2Vec's budget) and the cache directory, shared with ucr_tail.py."""
-    parser.add_argument("--steps", type=int, default=200, help="pretraining steps per data set and method")
+    parser.add_argument("--steps", type=parse_steps, default=AUTO_STEPS, help="pretraining steps per data set and method (auto: TS2Vec's 200 or 600)")
     parser.add_argument("--batch-size", type=int, default=8, help="pretraining batch (capped at the train size)")
     parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
-    parser.add_argument("--svm-max-samples", type=int, default=2000, help="cap of the SVM's C search (TS2Vec: 10000)")
+    parser.add_argument("--svm-search-samples", "--svm-max-samples", dest="svm_search_samples", type=int, default=2000,
+                        help="the SVM's C search runs on a stratified subsample of at most this many train series")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    parser.add_argument("--protocol", choices=("v1", PROTOCOL), default=PROTOCOL, help="v1: only --report its committed results")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
 
 
@@ -129,17 +178,31 @@ def pretrained_features(
     return encoder.fit(train_x).transform(train_x), encoder.transform(test_x)
 
 
-def run_one(name: str, method: str, splits: DatasetSplits, budget: Budget) -> dict:
-    """Pretrain, extract features, fit the SVM on the full train split, score the test split."""
-    train_x, test_x = shorten(splits.train.x, budget.max_length), shorten(splits.test.x, budget.max_length)
-    start = time.perf_counter()
-    train_features, test_features = pretrained_features(
-        method, train_x, test_x, steps=budget.steps, batch_size=budget.batch_size, seed=budget.seed, params=dict(budget.params)
+def arm_output(method: str, splits: DatasetSplits, train_x: np.ndarray, test_x: np.ndarray, budget: Budget) -> PeerResult:
+    """Features (or, for MiniRocket, test predictions) of one arm on one set."""
+    if method in PEERS:
+        return PEERS[method](train_x, splits.train.y, test_x, budget.seed)
+    steps = budget.steps_for(train_x)
+    features = pretrained_features(
+        method, train_x, test_x, steps=steps, batch_size=budget.batch_size, seed=budget.seed, params=dict(budget.params)
     )
-    fit_seconds = time.perf_counter() - start
-    probe = SVMProbe(random_state=budget.seed, max_search_samples=budget.svm_max_samples)
-    probe.fit(train_features, splits.train.y)
-    predictions = probe.predict(test_features)
+    return PeerResult(*features, info={"steps": steps})
+
+
+def run_one(name: str, method: str, splits: DatasetSplits, budget: Budget) -> dict:
+    """Pretrain, extract features, fit the SVM on the train split (or the peer's own classifier),
+    score the test split; wall and process CPU seconds of the whole arm."""
+    if budget.protocol != PROTOCOL:
+        raise SystemExit(f"protocol {budget.protocol} is kept for its committed results only; pass --report")
+    train_x, test_x = shorten(splits.train.x, budget.max_length), shorten(splits.test.x, budget.max_length)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    output = arm_output(method, splits, train_x, test_x, budget)
+    representation_cpu_s = time.process_time() - cpu_start
+    predictions, svm_C = output.test_predictions, None
+    if predictions is None:
+        probe = SVMProbe(random_state=budget.seed, max_search_samples=budget.svm_search_samples)
+        probe.fit(output.train_features, splits.train.y)
+        predictions, svm_C = probe.predict(output.test_features), probe.C_
     counts = splits.train.class_counts()
     class_rank = np.argsort(np.argsort(-counts, kind="stable"), kind="stable")  # 0 = most frequent in train
     metrics = classification_metrics(splits.test.y, predictions, num_classes=splits.num_classes, class_rank=class_rank)
@@ -149,11 +212,13 @@ def run_one(name: str, method: str, splits: DatasetSplits, budget: Budget) -> di
         "budget": asdict(budget),
         "accuracy": metrics["accuracy"],
         "metrics": metrics,
-        "svm_C": probe.C_,
+        "svm_C": svm_C,
+        **output.info,
         "train_counts": counts.tolist(),
         "length": int(splits.train.x.shape[2]),
         "used_length": int(train_x.shape[2]),
-        "pretrain_and_features_s": round(fit_seconds, 1),
+        "representation_cpu_s": round(representation_cpu_s, 1),
+        "cpu_s": round(time.process_time() - cpu_start, 1),
         "total_s": round(time.perf_counter() - start, 1),
     }
 
@@ -170,17 +235,22 @@ def by_cost(names: list[str], max_length: int) -> list[str]:
 
 
 def result_path(results_dir: Path, name: str, method: str, budget: Budget) -> Path:
-    return results_dir / budget.tag() / f"{name}__{method}.json"
+    tag = budget.peer_tag() if method in PEERS else budget.tag()
+    return results_dir / tag / f"{name}__{method}.json"
 
 
 def run_all(names: list[str], methods: list[str], budget: Budget, results_dir: Path) -> None:
     """Compute every missing (data set, method) result, writing each as soon as it is done."""
+    warmed = False
     for name in names:
         splits = None
         for method in methods:
             path = result_path(results_dir, name, method, budget)
             if path.is_file():
                 continue
+            if method == "minirocket" and not warmed:
+                warm_up_minirocket()
+                warmed = True
             splits = splits or load_ucr(name)
             record = run_one(name, method, splits, budget)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,49 +265,58 @@ def read_published(path: Path = PUBLISHED) -> dict[str, float]:
         return {row["dataset"]: float(row["TS2Vec"]) for row in csv.DictReader(handle) if row["TS2Vec"]}
 
 
+def cached_results(names: list[str], methods: list[str], budget: Budget, results_dir: Path) -> dict[tuple[str, str], dict]:
+    paths = {(name, method): result_path(results_dir, name, method, budget) for name in names for method in methods}
+    return {key: json.loads(path.read_text()) for key, path in paths.items() if path.is_file()}
+
+
 def report(names: list[str], methods: list[str], budget: Budget, results_dir: Path) -> str:
-    """Markdown: per-set accuracies, averages over the sets where all methods ran, wins/ties/losses vs TS2Vec."""
+    """Markdown: per-set accuracy and CPU-seconds of every arm, then averages, wins and ratios over the
+    sets where every arm ran."""
     published = read_published()
-    results = {
-        (name, method): json.loads(result_path(results_dir, name, method, budget).read_text())
-        for name in names
-        for method in methods
-        if result_path(results_dir, name, method, budget).is_file()
-    }
+    results = cached_results(names, methods, budget, results_dir)
     complete = [name for name in names if all((name, m) in results for m in methods) and name in published]
     lines = [
-        f"Budget: {budget.tag()} {dict(budget.params) or ''}; {len(complete)} of {len(names)} data sets complete for all methods.",
+        f"Protocol {budget.protocol}; priormatch arms {budget.tag()} {dict(budget.params) or ''}; peers {budget.peer_tag()}; "
+        f"{len(complete)} of {len(names)} data sets complete for all arms.",
         "",
-        "| data set | length (used) | TS2Vec | " + " | ".join(methods) + " | seconds |",
-        "| --- | --- | --- | " + " | ".join("---" for _ in methods) + " | --- |",
+        "| data set | length | TS2Vec published | " + " | ".join(methods) + " | " + " | ".join(f"{m} CPU s" for m in methods) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in methods) * 2 + " |",
     ]
     for name in complete:
         row = [results[name, m] for m in methods]
-        seconds = sum(r["total_s"] for r in row)
         accuracies = " | ".join(f"{r['accuracy']:.3f}" for r in row)
-        lines.append(f"| {name} | {row[0]['length']} ({row[0]['used_length']}) | {published[name]:.3f} | {accuracies} | {seconds:.0f} |")
+        seconds = " | ".join(f"{_cpu_seconds(r):.0f}" for r in row)
+        lines.append(f"| {name} | {row[0]['length']} ({row[0]['used_length']}) | {published[name]:.3f} | {accuracies} | {seconds} |")
     if complete:
         lines += ["", _summary(complete, methods, results, published)]
     return "\n".join(lines)
 
 
+def _cpu_seconds(record: dict) -> float:
+    return record.get("cpu_s", record["total_s"])  # v1 records measured wall time only
+
+
 def _summary(names: list[str], methods: list[str], results: dict, published: dict[str, float]) -> str:
-    ts2vec = np.array([published[n] for n in names])
-    lines = ["| | average accuracy | wins / ties / losses vs TS2Vec | Wilcoxon p vs TS2Vec | total seconds |", "| --- | --- | --- | --- | --- |"]
-    lines.append(f"| TS2Vec (published) | {ts2vec.mean():.3f} | | | |")
+    """Average accuracy, wins / ties / losses and Wilcoxon p against the reference arms, CPU-seconds and
+    their ratio to the TS2Vec peer."""
+    accuracy = {m: np.array([results[n, m]["accuracy"] for n in names]) for m in methods}
+    cpu = {m: sum(_cpu_seconds(results[n, m]) for n in names) for m in methods}
+    references = {"TS2Vec published": np.array([published[n] for n in names])}
+    references.update({m: accuracy[m] for m in ("ts2vec_peer", "random_init") if m in methods})
+    header = "| arm | average accuracy | " + " | ".join(f"W / T / L vs {r} (Wilcoxon p)" for r in references) + " | CPU s | CPU vs ts2vec_peer |"
+    lines = [header, "| --- " * (4 + len(references)) + "|"]
+    lines.append(f"| TS2Vec (published) | {references['TS2Vec published'].mean():.3f} |" + " |" * (len(references) + 2))
     for method in methods:
-        accuracy = np.array([results[n, method]["accuracy"] for n in names])
-        wins, ties = int((accuracy > ts2vec + 1e-9).sum()), int((np.abs(accuracy - ts2vec) <= 1e-9).sum())
-        seconds = sum(results[n, method]["total_s"] for n in names)
-        lines.append(f"| {method} | {accuracy.mean():.3f} | {wins} / {ties} / {len(names) - wins - ties} | {_wilcoxon_p(accuracy, ts2vec)} | {seconds:.0f} |")
-    if "pmsn" in methods and "msn" in methods:
-        pmsn = np.array([results[n, "pmsn"]["accuracy"] for n in names])
-        msn = np.array([results[n, "msn"]["accuracy"] for n in names])
-        lines.append(
-            f"\nPMSN vs MSN: {int((pmsn > msn).sum())} wins, {int((pmsn == msn).sum())} ties, {int((pmsn < msn).sum())} losses;"
-            f" mean difference {np.mean(pmsn - msn):+.3f}, Wilcoxon signed-rank p = {_wilcoxon_p(pmsn, msn)}."
-        )
+        cells = " | ".join(_wins_cell(accuracy[method], reference) if name != method else "" for name, reference in references.items())
+        ratio = f"{cpu[method] / cpu['ts2vec_peer']:.2f}" if "ts2vec_peer" in cpu and cpu["ts2vec_peer"] > 0 else ""
+        lines.append(f"| {method} | {accuracy[method].mean():.3f} | {cells} | {cpu[method]:.0f} | {ratio} |")
     return "\n".join(lines)
+
+
+def _wins_cell(a: np.ndarray, b: np.ndarray) -> str:
+    wins, ties = int((a > b + 1e-9).sum()), int((np.abs(a - b) <= 1e-9).sum())
+    return f"{wins} / {ties} / {len(a) - wins - ties} ({_wilcoxon_p(a, b)})"
 
 
 def _wilcoxon_p(a: np.ndarray, b: np.ndarray) -> str:
@@ -278,18 +357,20 @@ def class_detail(name: str, methods: list[str], budget: Budget, results_dir: Pat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=None, help="UCR set names (default: all sets the package ships)")
-    parser.add_argument("--methods", nargs="+", default=None, help=f"methods (default: those of {DEFAULT_METHODS} registered)")
+    parser.add_argument("--methods", nargs="+", default=None, help=f"arms (default: {' '.join(DEFAULT_METHODS)})")
     add_budget_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="extra SSLEncoder keyword (repeatable; part of the cache key), e.g. encoder__hidden=64")
+                        help="extra SSLEncoder keyword of every priormatch arm (repeatable; part of the cache key), e.g. encoder__hidden=64")
     parser.add_argument("--report", action="store_true", help="only print the table from cached results")
     parser.add_argument("--detail", nargs="+", default=[], metavar="NAME", help="also print per-class / head-tail tables of these sets")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    methods = args.methods or list(DEFAULT_METHODS)
+    for method in methods:
+        parse_arm(method)
     names = args.datasets or by_cost(ucr_package_names(), args.max_length)
-    methods = args.methods or [m for m in DEFAULT_METHODS if m in METHODS or m == "random_init"]
-    budget = Budget(args.steps, args.batch_size, args.max_length, args.svm_max_samples, args.seed, tuple(args.param))
+    budget = Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, args.seed, tuple(args.param), args.protocol)
     if not args.report:
         run_all(names, methods, budget, args.results_dir)
     print(report(names, methods, budget, args.results_dir))

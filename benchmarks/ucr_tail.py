@@ -29,7 +29,7 @@ GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_
 def arm_budget(arm: str, seed: int, args: argparse.Namespace) -> tuple[str, Budget]:
     """(method, budget with the arm's options and the seed); the cache key of one run."""
     method, params = parse_arm(arm)
-    return method, Budget(args.steps, args.batch_size, args.max_length, args.svm_max_samples, seed, tuple(params.items()))
+    return method, Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, seed, tuple(params.items()), args.protocol)
 
 
 def load_metrics(arm: str, seeds: list[int], args: argparse.Namespace) -> dict[int, dict]:

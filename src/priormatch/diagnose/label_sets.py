@@ -57,6 +57,7 @@ def evaluate_label_set(path: str | Path, label_set: str) -> dict[str, Any]:
         class_rank=class_rank,
         probes=tuple(config.eval.probes),
         random_state=config.seed,
+        evaluation=config.eval,
     )
     record = {
         "run": str(run.root),

@@ -207,6 +207,11 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
+def probe_protocols(probes: Sequence[str], probe_params: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, str]:
+    """{probe: one line naming how it is fitted} for ``probes`` built with ``probe_params``."""
+    return {name: _make_probe(name, 0, (probe_params or {}).get(name, {})).protocol() for name in probes}
+
+
 def _make_probe(name: str, random_state: int, params: Mapping[str, Any]) -> BaseEstimator:
     probe = PROBES[name](**params)
     if "random_state" in probe.get_params():

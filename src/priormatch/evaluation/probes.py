@@ -6,13 +6,16 @@
   in InstDisc (Wu et al., CVPR 2018) and DINO (Caron et al., ICCV 2021); computed in chunks of
   test rows so that e.g. 60k train x 10k test never materialises the full similarity matrix.
 - :class:`SVMProbe`: the TS2Vec (Yue et al., AAAI 2022) / T-Loss (Franceschi et al., NeurIPS 2019)
-  time-series protocol, an RBF SVC with C searched over {1e-4, ..., 1e4} by 5-fold CV.
+  time-series protocol, an RBF SVC with C searched over {1e-4, ..., 1e4, inf} by 5-fold CV, and
+  C = inf without a search on small training splits.
 
 Features are (n, D) float arrays, labels (n,) integer (or any sortable) class labels.
 ``PROBES`` maps a name to the probe class; every probe can be built with no argument.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -26,7 +29,7 @@ from sklearn.svm import SVC
 from priormatch.errors import PriormatchError
 
 LINEAR_C_GRID = (0.01, 0.1, 1.0, 10.0)
-SVM_C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4)
+SVM_C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, math.inf)  # TS2Vec's grid
 
 
 class LinearProbe(ClassifierMixin, BaseEstimator):
@@ -77,6 +80,12 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     def predict(self, features: np.ndarray) -> np.ndarray:
         """(n,) predicted labels for (n, D) features."""
         return self.pipeline_.predict(_check_features(features, self.n_features_in_))
+
+    def protocol(self) -> str:
+        """One line naming how this probe is fitted (for tables and eval.json)."""
+        search = "all rows" if self.max_search_samples is None else f"<= {self.max_search_samples} rows"
+        chosen = f"C={self.C:g}" if self.C is not None else f"C in {list(self.c_grid)} by {self.cv_folds}-fold CV on {search}"
+        return f"logistic regression on standardised features, {chosen}, refit on every row"
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """(n, K) class probabilities, columns ordered as ``classes_``."""
@@ -144,6 +153,10 @@ class KNNProbe(ClassifierMixin, BaseEstimator):
         """(n,) label with the largest weighted vote."""
         return self.classes_[np.argmax(self.predict_proba(features), axis=1)]
 
+    def protocol(self) -> str:
+        """One line naming how this probe classifies (for tables and eval.json)."""
+        return f"cosine {self.k}-NN, votes exp(sim / {self.temperature:g})"
+
     def _votes(self, queries: torch.Tensor, train: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """(B, K) summed vote weights for (B, D) normalised queries."""
         k = min(self.k, train.shape[0])
@@ -155,16 +168,23 @@ class KNNProbe(ClassifierMixin, BaseEstimator):
 
 
 class SVMProbe(ClassifierMixin, BaseEstimator):
-    """RBF SVC (gamma="scale") with C picked by grid search, the TS2Vec / T-Loss protocol.
+    """RBF SVC (gamma="scale") with C chosen by the TS2Vec rule (Yue et al., AAAI 2022; T-Loss,
+    Franceschi et al., NeurIPS 2019): the UCR / UEA protocol of the series literature.
 
-    C is searched over ``c_grid`` = {1e-4, 1e-3, ..., 1e4} by stratified ``cv_folds``-fold CV
-    (accuracy). As in TS2Vec: if some class has fewer than ``cv_folds`` training samples there is no
-    search and ``fallback_C`` is used (TS2Vec uses C=inf, a hard margin; 1e4, the top of the grid,
-    is nearly that); if there are more than ``max_search_samples`` training samples, a stratified
-    subsample of that size is drawn, the search runs on it, and the final SVC is the best one fitted
-    on that subsample (TS2Vec does not refit on the full set, keeping the cost bounded).
-    Features are used as given (no standardisation), as in TS2Vec.
-    Learned: ``classes_``, ``C_``, ``svc_``, ``n_features_in_``.
+    * A small training split (fewer than 50 rows, fewer than 5 rows per class on average, or a
+      class with fewer than ``cv_folds`` rows, where stratified CV is impossible): no search,
+      C = inf (a hard margin), fitted on every row.
+    * Otherwise C comes from ``c_grid`` = {1e-4, 1e-3, ..., 1e4, inf} by stratified
+      ``cv_folds``-fold CV (accuracy). More than ``max_samples`` rows (TS2Vec: 10,000): the probe
+      uses a stratified subsample of that size and nothing else.
+    * ``max_search_samples``: ``None`` searches C on all of those rows, exactly as TS2Vec; a number
+      searches it on a stratified subsample of that size, then refits the chosen C on all of them,
+      and then the grid stops at 1e4: a hard margin (C = inf) on thousands of overlapping rows does
+      not converge within TS2Vec's 10^7 libsvm iterations (242 s for one fit on 5,600 rows,
+      docs/benchmarks.md). ``priormatch evaluate`` caps the search (``eval.svm_search_samples``).
+
+    Features are used as given (no standardisation), as in TS2Vec. ``cache_size`` is libsvm's
+    kernel cache in MB (speed only). Learned: ``classes_``, ``C_``, ``svc_``, ``n_features_in_``.
     """
 
     def __init__(
@@ -172,29 +192,28 @@ class SVMProbe(ClassifierMixin, BaseEstimator):
         random_state: int = 0,
         c_grid: tuple[float, ...] = SVM_C_GRID,
         cv_folds: int = 5,
-        max_search_samples: int = 10000,
-        fallback_C: float = 1e4,
+        max_samples: int = 10000,
+        max_search_samples: int | None = None,
+        cache_size: float = 1000.0,
     ) -> None:
         self.random_state = random_state
         self.c_grid = c_grid
         self.cv_folds = cv_folds
+        self.max_samples = max_samples
         self.max_search_samples = max_search_samples
-        self.fallback_C = fallback_C
+        self.cache_size = cache_size
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> SVMProbe:
         """Fit on (n, D) features and (n,) labels; returns self."""
         features, labels = _check_fit_inputs(features, labels, "SVMProbe")
         self.n_features_in_ = features.shape[1]
-        if _min_class_count(labels) < self.cv_folds:
-            self.C_ = float(self.fallback_C)
-            self.svc_ = SVC(C=self.C_, gamma="scale").fit(features, labels)
+        if self._too_small_to_search(labels):
+            self.C_ = math.inf
         else:
-            features, labels = stratified_subsample(features, labels, self.max_search_samples, self.random_state)
-            folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
-            search = GridSearchCV(SVC(gamma="scale"), {"C": list(self.c_grid)}, cv=folds)
-            search.fit(features, labels)
-            self.C_ = float(search.best_params_["C"])
-            self.svc_ = search.best_estimator_
+            features, labels = stratified_subsample(features, labels, self.max_samples, self.random_state)
+            search_rows = stratified_subsample(features, labels, self.max_search_samples, self.random_state)
+            self.C_ = self._search_C(*search_rows, self._grid(refit_rows=len(labels), search_rows=len(search_rows[1])))
+        self.svc_ = self._svc(self.C_).fit(features, labels)
         self.classes_ = self.svc_.classes_
         return self
 
@@ -202,6 +221,36 @@ class SVMProbe(ClassifierMixin, BaseEstimator):
         """(n,) predicted labels for (n, D) features."""
         return self.svc_.predict(_check_features(features, self.n_features_in_))
 
+    def protocol(self) -> str:
+        """One line naming how this probe is fitted (for tables and eval.json)."""
+        search = "every row" if self.max_search_samples is None else (
+            f"<= {self.max_search_samples} rows (above that without inf, refit on every row)"
+        )
+        return (
+            f"TS2Vec SVM rule: RBF SVC, C=inf below 50 rows or 5 per class, else C in {{1e-4..1e4, inf}} by "
+            f"{self.cv_folds}-fold CV on {search} (<= {self.max_samples} rows in all)"
+        )
+
+    def _too_small_to_search(self, labels: np.ndarray) -> bool:
+        num_classes = np.unique(labels).size
+        return len(labels) < 50 or len(labels) // num_classes < 5 or _min_class_count(labels) < self.cv_folds
+
+    def _svc(self, C: float) -> SVC:
+        # TS2Vec bounds libsvm's iterations at 1e7 (a hard margin on overlapping classes may not converge).
+        return SVC(C=C, gamma="scale", cache_size=self.cache_size, max_iter=10_000_000)
+
+    def _grid(self, refit_rows: int, search_rows: int) -> tuple[float, ...]:
+        """``c_grid``, without C = inf when the chosen C is refitted on more rows than were searched:
+        a hard margin on thousands of overlapping rows does not converge (docs/benchmarks.md)."""
+        if refit_rows <= search_rows:
+            return tuple(self.c_grid)
+        return tuple(C for C in self.c_grid if math.isfinite(C))
+
+    def _search_C(self, features: np.ndarray, labels: np.ndarray, grid: tuple[float, ...]) -> float:
+        folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
+        search = GridSearchCV(self._svc(1.0), {"C": list(grid)}, cv=folds, refit=False)
+        search.fit(features, labels)
+        return float(search.best_params_["C"])
 
 
 PROBES: dict[str, type[BaseEstimator]] = {"linear": LinearProbe, "knn": KNNProbe, "svm": SVMProbe}

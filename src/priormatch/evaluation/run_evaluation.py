@@ -39,9 +39,10 @@ from priormatch.evaluation.probe_eval import (
     check_probe_names,
     evaluate_features,
     format_results_table,
+    probe_protocols,
 )
 from priormatch.training.checkpoint import checkpoint_entry, load_checkpoint, load_weights, write_json_atomic
-from priormatch.training.config import RunConfig, load_run_config
+from priormatch.training.config import EvalConfig, RunConfig, load_run_config
 from priormatch.training.experiment import PretrainingData, config_data_kind, prepare_data
 from priormatch.training.run_dir import RunDirectory, completed_run
 from priormatch.training.views import make_views
@@ -102,19 +103,27 @@ def probe_feature_sets(
     class_rank: np.ndarray,
     probes: Sequence[str],
     random_state: int,
+    evaluation: EvalConfig,
     progress: ProbeProgress | None = None,
 ) -> dict[str, dict[str, dict]]:
     """{feature set: {probe: metrics}}: ``probes`` fitted and scored on every feature set (the
-    ``BASELINES`` also with linear and kNN if not among them; settings of ``PROBE_PARAMS``);
+    ``BASELINES`` also with linear and kNN if not among them), with the probe settings of
+    ``evaluation`` (:func:`configured_probe_params`) and, per feature set, of ``PROBE_PARAMS``;
     ``progress`` gets a line per probe, labelled with its feature set."""
+    configured = configured_probe_params(evaluation)
     return {
         name: evaluate_features(
             train, train_labels, test, test_labels, num_classes=num_classes, class_rank=class_rank,
-            probes=baseline_probe_names(probes) if name in BASELINES else tuple(probes),
-            random_state=random_state, probe_params=PROBE_PARAMS.get(name), progress=progress, label=name,
+            probes=baseline_probe_names(probes) if name in BASELINES else tuple(probes), random_state=random_state,
+            probe_params={**configured, **PROBE_PARAMS.get(name, {})}, progress=progress, label=name,
         )
         for name, (train, test) in sets.items()
     }
+
+
+def configured_probe_params(evaluation: EvalConfig) -> dict[str, dict[str, Any]]:
+    """{probe: constructor arguments} set by the ``eval`` section: the SVM's C-search cap."""
+    return {"svm": {"max_search_samples": evaluation.svm_search_samples}}
 
 
 def baseline_entries(results: dict[str, dict[str, dict]]) -> dict[str, Any]:
@@ -151,6 +160,7 @@ def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbo
         class_rank=data.class_rank,
         probes=probe_names,
         random_state=config.seed,
+        evaluation=config.eval,
         progress=progress,
     )
     summary = progress.convergence_summary() if progress is not None else None
@@ -168,10 +178,12 @@ def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbo
         "class_counts": data.summary()["class_counts"],
         "class_rank": data.class_rank.tolist(),
         "probes": results["trained"],
+        "protocol": probe_protocols(baseline_probe_names(probe_names), configured_probe_params(config.eval)),
         **baseline_entries(results),
     }
     write_json_atomic(record, run.evaluation)
     if verbose:
         baselines = {name: results[name] for name in BASELINES}
         print(format_results_table(results["trained"], list(train_split.class_names), baselines=baselines))
+        print("\n".join(f"{name}: {line}" for name, line in record["protocol"].items()))
     return record

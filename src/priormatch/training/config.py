@@ -101,6 +101,7 @@ class TrainConfig:
 class EvalConfig:
     probes: list[str] = field(default_factory=lambda: ["linear", "knn"])  # linear | knn | svm (series: svm, linear)
     probe_samples_per_class: Optional[int] = 1000  # balanced labelled subset of the train split (series: null = all)
+    svm_search_samples: Optional[int] = 2000  # the SVM's C search on a stratified subsample of at most this many rows (null: all, as TS2Vec)
     batch_size: int = 512  # feature-extraction batch
 
 
@@ -310,6 +311,7 @@ def validate_eval_config(evaluation: EvalConfig) -> None:
     for probe in evaluation.probes:
         check_choice("eval.probes", probe, PROBES)
     check_optional_int_at_least("eval.probe_samples_per_class", evaluation.probe_samples_per_class, 1)
+    check_optional_int_at_least("eval.svm_search_samples", evaluation.svm_search_samples, 10)
     check_int_at_least("eval.batch_size", evaluation.batch_size, 1)
 
 

@@ -43,3 +43,8 @@ def test_series_diagnose_writes_the_report(tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "Prior matching" in text and "](figures/gallery-msn.png)" in text
     assert (tmp_path / "figures" / "gallery-msn.png").stat().st_size > 1000
+    for experiment in summary["experiments"].values():  # every section ends with the rare-event table
+        events = experiment["tables"][-1]
+        assert events["columns"] == ["condition", "features", "auroc", "auprc", "tail_recall@1", "tail_recall@5"]
+        assert {"untrained encoder", "raw input"} <= {row[1] for row in events["rows"]}
+    assert "Rare events: the tail classes" in text

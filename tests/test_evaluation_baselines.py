@@ -45,6 +45,16 @@ def test_image_run_records_and_prints_both_baselines(tmp_path, capsys):
     rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
     for features in ("trained", "untrained", "raw_input"):
         assert [features, "linear"] in rows and [features, "knn"] in rows
+    assert_rare_event_suite(record)
+
+
+def assert_rare_event_suite(record: dict) -> None:
+    """eval.json's ``rare_event``: the trained features' suite at the top level, each baseline's under its name."""
+    suite = record["rare_event"]
+    assert suite["event_classes"] and "nearest-class-mean" in suite["protocol"]
+    for metrics in (suite, suite["untrained"], suite["raw_input"]):
+        assert 0.0 <= metrics["auroc"] <= 1.0 and 0.0 <= metrics["auprc"] <= 1.0
+        assert set(metrics["tail_recall_at_k"]) == {"1", "5"}
 
 
 @needs_ucr
@@ -60,6 +70,8 @@ def test_series_run_records_both_baselines_with_the_svm_protocol(tmp_path):
     record = train_and_evaluate(tmp_path / "run", "--config", str(path))
     assert_baselines(record)
     assert set(record["probes"]) == {"svm", "linear"} and set(record["raw_input"]) == {"svm", "linear", "knn"}
+    assert_rare_event_suite(record)
+    assert "TS2Vec SVM rule" in record["protocol"]["svm"]
 
 
 def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

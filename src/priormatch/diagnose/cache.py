@@ -42,9 +42,10 @@ RunState = Literal["new", "resume", "evaluate", "done"]
 STATUSES = ("running", "complete")
 CHECKPOINT_KEYS = ("step", "method", "optimizer")  # TrainingState.state_dict
 ENCODER_KEYS = ("state_dict",)  # training.loop.final_encoder_state
-# untrained / raw_input: the baselines the verdicts gate on (older records are re-evaluated)
+# untrained / raw_input: the baselines the verdicts gate on; rare_event: the report's rare-event
+# table (older records are re-evaluated)
 EVALUATION_KEYS = ("method", "seed", "class_names", "class_counts", "class_rank", "probes", "untrained", "raw_input", "baseline_probes",
-                   "test_class_counts")
+                   "test_class_counts", "rare_event")
 
 
 @dataclass(frozen=True)

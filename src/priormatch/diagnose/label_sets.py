@@ -18,7 +18,7 @@ from priormatch.data.overlay import overlay_label_sets
 from priormatch.diagnose.cache import label_evaluation_path
 from priormatch.errors import PriormatchError
 from priormatch.evaluation.probe_eval import balanced_probe_indices
-from priormatch.evaluation.run_evaluation import baseline_entries, feature_sets, load_run, probe_feature_sets
+from priormatch.evaluation.run_evaluation import baseline_entries, feature_sets, load_run, probe_feature_sets, rare_event_entry
 from priormatch.training.checkpoint import write_json_atomic
 from priormatch.training.experiment import prepare_data, rank_by_frequency
 
@@ -49,8 +49,9 @@ def evaluate_label_set(path: str | Path, label_set: str) -> dict[str, Any]:
     class_rank = rank_by_frequency(counts, np.arange(num_classes))
     per_class = config.eval.probe_samples_per_class or len(splits.train)
     rows = balanced_probe_indices(splits.train.y, per_class, config.seed)
+    sets = feature_sets(run, config, data, splits.train.x[rows], splits.test.x)
     results = probe_feature_sets(
-        feature_sets(run, config, data, splits.train.x[rows], splits.test.x),
+        sets,
         splits.train.y[rows],
         splits.test.y,
         num_classes=num_classes,
@@ -73,6 +74,7 @@ def evaluate_label_set(path: str | Path, label_set: str) -> dict[str, Any]:
         "class_rank": class_rank.tolist(),
         "probes": results["trained"],
         **baseline_entries(results),
+        "rare_event": rare_event_entry(sets, splits.train.y[rows], splits.test.y, class_rank, config.seed),
     }
     write_json_atomic(record, label_evaluation_path(run, label_set))
     return record

@@ -31,6 +31,7 @@ from priormatch.diagnose.planner import Plan, make_plan
 from priormatch.diagnose.prototype_cache import PrototypeCache
 from priormatch.diagnose.results import RunResult, load_result
 from priormatch.diagnose.sections import batch_composition, overlay, prior_matching
+from priormatch.diagnose.sections.rare_events import rare_event_table
 from priormatch.diagnose.verdicts import Verdict
 from priormatch.diagnose.worker import recorded_warnings
 from priormatch.methods import METHODS
@@ -73,6 +74,9 @@ def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, in
         if not results:
             continue
         section, claims = SECTION_BUILDERS[experiment](config, results, cache)
+        events = rare_event_table(results)
+        if events is not None:
+            section.tables.append(events)
         document.sections.append(section)
         summary[experiment] = {
             "verdicts": [verdict.record(name) for name, verdict in claims.items()],

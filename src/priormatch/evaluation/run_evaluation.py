@@ -32,6 +32,7 @@ from priormatch.evaluation.baselines import (
     initial_evaluation_encoder,
     raw_input_features,
 )
+from priormatch.evaluation import rare_events
 from priormatch.evaluation.features import extract_features
 from priormatch.evaluation.probe_eval import (
     ProbeProgress,
@@ -41,6 +42,7 @@ from priormatch.evaluation.probe_eval import (
     format_results_table,
     probe_protocols,
 )
+from priormatch.evaluation.rare_events import rare_event_metrics
 from priormatch.training.checkpoint import checkpoint_entry, load_checkpoint, load_weights, write_json_atomic
 from priormatch.training.config import EvalConfig, RunConfig, load_run_config
 from priormatch.training.experiment import PretrainingData, config_data_kind, prepare_data
@@ -126,6 +128,30 @@ def configured_probe_params(evaluation: EvalConfig) -> dict[str, dict[str, Any]]
     return {"svm": {"max_search_samples": evaluation.svm_search_samples}}
 
 
+def rare_event_entry(
+    sets: FeatureSets, train_labels: np.ndarray, test_labels: np.ndarray, class_rank: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """eval.json's ``rare_event``: the suite on the trained features at the top level, the same on
+    each of ``BASELINES`` under its name, and the suite's ``protocol``."""
+    suite = {
+        name: rare_event_metrics(train, train_labels, test, test_labels, class_rank=class_rank, seed=seed)
+        for name, (train, test) in sets.items()
+    }
+    return {**suite.pop("trained"), **suite, "protocol": rare_events.protocol()}
+
+
+def format_rare_event_table(entry: dict[str, Any], class_names: Sequence[str]) -> str:
+    """Plain-text rows of the rare-event suite: trained, then the baselines."""
+    events = ", ".join(str(class_names[c]) for c in entry["event_classes"])
+    rows = [["features", "AUROC", "AUPRC", *(f"tail_recall@{k}" for k in entry["tail_recall_at_k"])]]
+    for name, metrics in [("trained", entry), *((b, entry[b]) for b in BASELINES)]:
+        values = [metrics["auroc"], metrics["auprc"], *metrics["tail_recall_at_k"].values()]
+        rows.append([name, *("-" if v is None else f"{v:.3f}" for v in values)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+    return "\n".join([f"rare events (tail classes {events}; AUPRC chance {entry['event_rate']:.3f}):", *lines])
+
+
 def baseline_entries(results: dict[str, dict[str, dict]]) -> dict[str, Any]:
     """The record's baseline keys: ``untrained`` / ``raw_input`` {probe: accuracy} and their full
     metrics under ``baseline_probes``."""
@@ -180,10 +206,12 @@ def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbo
         "probes": results["trained"],
         "protocol": probe_protocols(baseline_probe_names(probe_names), configured_probe_params(config.eval)),
         **baseline_entries(results),
+        "rare_event": rare_event_entry(sets, train_split.y[probe_rows], test_split.y, data.class_rank, config.seed),
     }
     write_json_atomic(record, run.evaluation)
     if verbose:
         baselines = {name: results[name] for name in BASELINES}
         print(format_results_table(results["trained"], list(train_split.class_names), baselines=baselines))
         print("\n".join(f"{name}: {line}" for name, line in record["protocol"].items()))
+        print(format_rare_event_table(record["rare_event"], list(train_split.class_names)))
     return record

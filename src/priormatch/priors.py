@@ -9,17 +9,15 @@ head); MSN's hidden prior is :func:`uniform_prior`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from priormatch.errors import PriormatchError
-
-PRIOR_NAMES = ("uniform", "power_law", "class_counts")
-
 
 def _check_num_prototypes(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -110,6 +108,43 @@ def load_prior_file(path: str | Path, k: int) -> Tensor:
     return prior_from_values(values, k, source=f"prior file {path}")
 
 
+@dataclass(frozen=True)
+class PriorRequest:
+    """What a config gives a prior builder: K prototypes, the power-law exponent and the
+    pretraining data's class counts (empty when the data has no labels)."""
+
+    k: int
+    tau: float = 0.0
+    class_counts: Sequence[float] | np.ndarray | None = None
+
+
+def _class_counts_prior(request: PriorRequest) -> Tensor:
+    if request.class_counts is None:
+        raise PriormatchError("prior 'class_counts' needs the pretraining data's class counts; none were given")
+    return prior_from_class_counts(request.class_counts, request.k)
+
+
+# Prior name -> builder, like METHODS and ENCODERS. ``adaptive`` starts uniform; PMSN then re-estimates
+# it during training (:mod:`priormatch.methods.adaptive_prior`).
+PRIORS: dict[str, Callable[[PriorRequest], Tensor]] = {
+    "uniform": lambda request: uniform_prior(request.k),
+    "power_law": lambda request: power_law_prior(request.k, request.tau),
+    "class_counts": _class_counts_prior,
+    "adaptive": lambda request: uniform_prior(request.k),
+}
+PRIOR_NAMES = tuple(PRIORS)
+ONLINE_PRIORS = ("adaptive",)  # re-estimated during training: only methods that update them accept these
+
+
+def check_offline_prior(option: str, spec: str, method: str) -> None:
+    """A one-line error when a method that cannot update a prior during training is given an online one."""
+    if spec in ONLINE_PRIORS:
+        raise PriormatchError(
+            f"{option}={spec} is re-estimated during training, which only PMSN does; use method.name=pmsn, "
+            f"or give {method} a fixed prior (uniform, power_law, class_counts, a .npy file)"
+        )
+
+
 def make_prior(
     spec: str,
     k: int,
@@ -118,19 +153,13 @@ def make_prior(
     values: Sequence[float] | None = None,
     class_counts: Sequence[float] | np.ndarray | None = None,
 ) -> Tensor:
-    """(k,) the prior named by a config: ``uniform``, ``power_law`` (with ``tau``),
-    ``class_counts`` (the shape of the given class counts), ``values`` (an explicit list), or a
-    path to a ``.npy`` file."""
+    """(k,) the prior named by a config: a name of ``PRIORS`` (``power_law`` uses ``tau``,
+    ``class_counts`` the shape of the given class counts), ``values`` (an explicit list), or a path
+    to a ``.npy`` file."""
     if values is not None:
         return prior_from_values(values, k, source="method.prior_values")
-    if spec == "uniform":
-        return uniform_prior(k)
-    if spec == "power_law":
-        return power_law_prior(k, tau)
-    if spec == "class_counts":
-        if class_counts is None:
-            raise PriormatchError("prior 'class_counts' needs the pretraining data's class counts; none were given")
-        return prior_from_class_counts(class_counts, k)
+    if spec in PRIORS:
+        return PRIORS[spec](PriorRequest(k, tau, class_counts))
     if spec.endswith(".npy"):
         return load_prior_file(spec, k)
     raise PriormatchError(

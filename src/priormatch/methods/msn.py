@@ -19,11 +19,14 @@ from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
 from priormatch.methods.prior_head import validate_prior_keys, validate_prototype_keys
 from priormatch.methods.projection import ProjectionHead
+from priormatch.methods.adaptive_prior import AdaptivePrior
 from priormatch.objectives import pmsn_terms, prototype_usage
+from priormatch.objectives.msn import msn_targets
 from priormatch.priors import make_prior, uniform_prior
 from priormatch.validation import (
     MAX_VIEWS,
     check_int_between,
+    check_non_negative,
     check_range,
 )
 
@@ -55,7 +58,7 @@ class PMSNConfig(MSNConfig):
     """PMSN: MSN with KL(p_bar || prior) instead of me-max."""
 
     name: str = "pmsn"
-    prior: str = "power_law"  # uniform | power_law | class_counts | path to a .npy file
+    prior: str = "power_law"  # uniform | power_law | class_counts | adaptive | path to a .npy file
     tau: float = 0.25  # power-law exponent: pi_k ~ k^-tau
     prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
     kl_direction: str = "forward"  # forward: KL(p_bar || prior) (paper); reverse: KL(prior || p_bar)
@@ -63,6 +66,12 @@ class PMSNConfig(MSNConfig):
     # same way (uniform balancing pulls it back to uniform: docs/methods.md). With a uniform prior
     # this is MSN's uniform balancing, so PMSN(uniform) = MSN still holds.
     sinkhorn_marginals: str = "prior"
+    # prior=adaptive (methods/adaptive_prior.py): a power law re-fitted every step to the running
+    # usage of the unbalanced target assignments
+    adaptive_momentum: float = 0.99  # EMA of the usage
+    adaptive_warmup_steps: int = 20  # steps on the uniform prior before the first estimate
+    adaptive_tau_max: float = 2.0  # the estimate is clipped to [0, tau_max] ...
+    adaptive_entropy_floor: float = 0.5  # ... and lowered until H(prior) >= floor x log K
 
 
 def validate_msn_config(config: MSNConfig) -> None:
@@ -73,6 +82,10 @@ def validate_msn_config(config: MSNConfig) -> None:
     check_range("method.ema_momentum_end", config.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
     if isinstance(config, PMSNConfig):
         validate_prior_keys(config)
+        check_range("method.adaptive_momentum", config.adaptive_momentum, 0.0, 1.0)
+        check_int_between("method.adaptive_warmup_steps", config.adaptive_warmup_steps, 0, 2**31)
+        check_non_negative("method.adaptive_tau_max", config.adaptive_tau_max)
+        check_range("method.adaptive_entropy_floor", config.adaptive_entropy_floor, 0.0, 1.0, high_inclusive=True)
 
 
 def resolve_prior(config: MSNConfig, data: DataInfo) -> Tensor:
@@ -104,6 +117,7 @@ class MSN(SSLMethod):
         self.target_encoder = frozen_copy(encoder)
         self.target_projector = frozen_copy(self.projector)
         self.register_buffer("prior", prior.float())
+        self.adaptive_prior = adaptive_prior(config)
 
     def teacher_modules(self) -> list[nn.Module]:
         return [self.target_encoder, self.target_projector]
@@ -137,7 +151,18 @@ class MSN(SSLMethod):
             regularization_weight=self.config.regularization_weight,
             kl_direction=getattr(self.config, "kl_direction", "forward"),
         )
-        return MethodOutput(terms.loss, self._diagnostics(terms))
+        diagnostics = self._diagnostics(terms)
+        if self.adaptive_prior is not None and self.training:
+            self.prior.copy_(self.adaptive_prior.observe(self._unbalanced_targets(targets)))
+            diagnostics["prior_tau"] = float(self.adaptive_prior.tau)
+        return MethodOutput(terms.loss, diagnostics)
+
+    def _unbalanced_targets(self, targets: Tensor) -> Tensor:
+        """(N, K) the sharpened target assignments without Sinkhorn balancing."""
+        return msn_targets(
+            targets, self.prototypes.detach(), temperature=self.config.temperature,
+            sharpen_temperature=self.config.sharpen_temperature, sinkhorn_iterations=0, row_marginals=None,
+        )
 
     def _diagnostics(self, terms) -> dict[str, float]:
         return {
@@ -146,6 +171,16 @@ class MSN(SSLMethod):
             "regularizer": terms.regularizer.item(),
             **prototype_usage(terms.targets, terms.mean_prediction, self.prior),
         }
+
+
+def adaptive_prior(config: MSNConfig) -> AdaptivePrior | None:
+    """The online prior estimator of ``method.prior=adaptive`` (PMSN), else None."""
+    if not isinstance(config, PMSNConfig) or config.prior != "adaptive" or config.prior_values is not None:
+        return None
+    return AdaptivePrior(
+        config.num_prototypes, momentum=config.adaptive_momentum, warmup_steps=config.adaptive_warmup_steps,
+        tau_max=config.adaptive_tau_max, entropy_floor=config.adaptive_entropy_floor,
+    )
 
 
 def build_msn(config: MSNConfig, encoder: nn.Module, data: DataInfo) -> MSN:

@@ -20,7 +20,7 @@ from priormatch.methods.base import DataInfo
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import pmsn_terms, prototype_usage
 from priormatch.objectives.msn import PMSNTerms
-from priormatch.priors import make_prior
+from priormatch.priors import check_offline_prior, make_prior
 from priormatch.validation import (
     MAX_ITERATIONS,
     MAX_PROTOTYPES,
@@ -61,6 +61,7 @@ class PriorHeadConfig:
 
 def validate_prior_head_config(config: PriorHeadConfig) -> None:
     validate_prior_keys(config)
+    check_offline_prior("method.prior", config.prior, config.name)
     validate_prototype_keys(config)
     check_non_negative("method.prototype_weight", config.prototype_weight)
 

@@ -20,7 +20,7 @@ from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import prototype_usage
 from priormatch.objectives.swav import SwAVTerms, swav_terms
-from priormatch.priors import make_prior
+from priormatch.priors import check_offline_prior, make_prior
 from priormatch.validation import (
     MAX_ITERATIONS,
     MAX_PROTOTYPES,
@@ -65,6 +65,7 @@ def validate_swav_config(config: SwAVConfig) -> None:
     check_int_between("method.sinkhorn_iterations", config.sinkhorn_iterations, 1, MAX_ITERATIONS)
     check_int_between("method.focal_views", config.focal_views, 0, MAX_VIEWS)
     check_non_negative("method.tau", config.tau)
+    check_offline_prior("method.prior", config.prior, "swav")
 
 
 class SwAV(SSLMethod):

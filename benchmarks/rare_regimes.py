@@ -29,6 +29,8 @@ import torch
 from priormatch.data import REGIME_DEFAULTS, make_regime_splits
 from priormatch.evaluation import LinearProbe
 from priormatch.methods import METHODS
+from priormatch.prior_estimation import estimate_prior
+from priormatch.priors import prior_from_class_counts
 from priormatch.training.schedules import short_run_momentum
 from ucr_benchmark import paired_line, parse_arm, pretrained_features  # beside this script
 
@@ -43,11 +45,34 @@ def regime_data(seed: int, rare_count: int):
     return make_regime_splits(n_train, n_test, length, **arguments)
 
 
+def prior_params(method: str, params: dict, train_x: np.ndarray, train_y: np.ndarray, seed: int, args: argparse.Namespace) -> dict:
+    """The arm's SSLEncoder keywords with the two priors that need the data resolved:
+
+    * ``prior=class_counts``: ``prior_values`` of the train split's regime counts spread over the K
+      prototypes (:func:`priormatch.priors.prior_from_class_counts`): the oracle, labels used for the prior only;
+    * ``prior=estimated``: the offline label-free estimate: MSN pretrained on the same unlabelled split,
+      seed and budget, its features clustered (GMM, C = the number of regimes), the power law fitted to
+      the sorted cluster sizes and carried over to K prototypes (``estimate-prior``'s rule).
+    """
+    prior = params.get("prior")
+    if method != "pmsn" or prior not in ("class_counts", "estimated"):
+        return params
+    k = int(params.get("num_prototypes", METHODS["pmsn"].config_type().num_prototypes))
+    rest = {key: value for key, value in params.items() if key != "prior"}
+    if prior == "class_counts":
+        counts = np.bincount(train_y)
+        return {**rest, "prior": "power_law", "prior_values": prior_from_class_counts(counts, k).tolist()}
+    features, _ = pretrained_features("msn", train_x, train_x[:1], steps=args.steps, batch_size=args.batch_size, seed=seed, params={})
+    estimate = estimate_prior(features, num_clusters=int(train_y.max()) + 1, random_state=seed)
+    return {**rest, "prior": "power_law", "tau": estimate.prototype_tau(k)}
+
+
 def run_one(arm: str, seed: int, args: argparse.Namespace) -> dict:
     """Per-regime test recall (ordered by train frequency, most frequent first) of one arm and seed."""
     method, params = parse_arm(arm, peers=False)
     splits = regime_data(seed, args.rare_count)
     start = time.perf_counter()
+    params = prior_params(method, params, splits.train.x, splits.train.y, seed, args)
     train_features, test_features = pretrained_features(
         method, splits.train.x, splits.test.x, steps=args.steps, batch_size=args.batch_size, seed=seed, params=params
     )
@@ -62,6 +87,7 @@ def run_one(arm: str, seed: int, args: argparse.Namespace) -> dict:
         "regimes_by_rank": [splits.train.class_names[k] for k in by_frequency],
         "recall_by_rank": recall,
         "seconds": round(time.perf_counter() - start, 1),
+        **({"tau": params["tau"]} if "tau" in params else {}),
     }
 
 

@@ -28,8 +28,9 @@ from priormatch.data import load_ucr
 
 def write_npz(path: Path, train_series: int) -> None:
     splits = load_ucr("ElectricDevices")
-    np.savez(path, X=splits.train.x[:train_series], y=splits.train.y[:train_series], X_test=splits.test.x,
-             y_test=splits.test.y, kind="series")
+    np.savez(
+        path, X=splits.train.x[:train_series], y=splits.train.y[:train_series], X_test=splits.test.x, y_test=splits.test.y, kind="series"
+    )
 
 
 def timed(command: list[str], timeout: float) -> tuple[float, subprocess.CompletedProcess]:
@@ -49,9 +50,21 @@ def main() -> None:
         data, run = Path(folder) / "electric.npz", Path(folder) / "run"
         write_npz(data, args.train_series)
         search = "null" if args.svm_search_samples.lower() == "none" else args.svm_search_samples
-        train = [sys.executable, "-m", "priormatch", "train", "data.name=npz", f"data.path={data}", "train.steps=20",
-                 "train.batch_size=64", "train.progress=false", "train.num_threads=1", f"eval.svm_search_samples={search}",
-                 "--out", str(run)]
+        train = [
+            sys.executable,
+            "-m",
+            "priormatch",
+            "train",
+            "data.name=npz",
+            f"data.path={data}",
+            "train.steps=20",
+            "train.batch_size=64",
+            "train.progress=false",
+            "train.num_threads=1",
+            f"eval.svm_search_samples={search}",
+            "--out",
+            str(run),
+        ]
         seconds, done = timed(train, args.timeout)
         if done.returncode != 0:
             raise SystemExit(done.stderr)
@@ -64,8 +77,10 @@ def main() -> None:
         if done.returncode != 0:
             raise SystemExit(done.stderr)
         print("\n".join(line for line in done.stderr.splitlines() if line.startswith("evaluate")))
-        print(f"evaluate on {args.train_series} train series, eval.svm_search_samples={search}: {seconds:.1f} s wall; "
-              f"load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"evaluate on {args.train_series} train series, eval.svm_search_samples={search}: {seconds:.1f} s wall; "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
 
 
 if __name__ == "__main__":

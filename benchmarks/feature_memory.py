@@ -121,7 +121,9 @@ def run_child(path: Path, batch_size: int, threads: int) -> dict[str, float]:
 
 
 def report(rows: list[dict[str, float]]) -> None:
-    print(f"{'n':>10} {'input':>9} {'output':>8} {'baseline':>9} {'peak anon':>10} {'working':>8} {'file pages':>11} {'VmHWM':>8} {'series/s':>10}")
+    print(
+        f"{'n':>10} {'input':>9} {'output':>8} {'baseline':>9} {'peak anon':>10} {'working':>8} {'file pages':>11} {'VmHWM':>8} {'series/s':>10}"
+    )
     for r in rows:
         print(
             f"{r['n']:>10,} {r['input_mib']:>7.0f}Mi {r['output_mib']:>6.1f}Mi {r['baseline_anon_mib']:>7.0f}Mi "

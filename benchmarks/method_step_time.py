@@ -139,8 +139,20 @@ def measure(name: str, batch: int, warmup: int, steps: int, device: torch.device
 
 def run_isolated(name: str, args: argparse.Namespace) -> dict:
     command = [
-        sys.executable, __file__, "--worker", name, "--batch", str(args.batch), "--warmup", str(args.warmup),
-        "--steps", str(args.steps), "--threads", str(args.threads), "--device", args.device,
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--batch",
+        str(args.batch),
+        "--warmup",
+        str(args.warmup),
+        "--steps",
+        str(args.steps),
+        "--threads",
+        str(args.threads),
+        "--device",
+        args.device,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -154,7 +166,9 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         f"device={args.device} threads={args.threads} batch={args.batch} warmup={args.warmup} steps={args.steps} "
         f"torch={torch.__version__} load1={os.getloadavg()[0]:.2f} peak={reference['peak_kind']}"
     )
-    print(f"| method | views (global+focal) | trainable params | step wall (s) | step CPU (s) | CPU time / {reference['method']} | peak memory (MiB) | memory / {reference['method']} |")
+    print(
+        f"| method | views (global+focal) | trainable params | step wall (s) | step CPU (s) | CPU time / {reference['method']} | peak memory (MiB) | memory / {reference['method']} |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(

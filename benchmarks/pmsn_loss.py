@@ -16,8 +16,8 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -155,16 +155,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=15, help="interleaved repeats per formulation")
     parser.add_argument("--calls", type=int, default=10, help="back-to-back calls per timing")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--clock", choices=tuple(CLOCKS), nargs="+", default=["wall"],
-                        help="wall time and/or process CPU time (robust on a busy machine at 1 thread)")
+    parser.add_argument(
+        "--clock",
+        choices=tuple(CLOCKS),
+        nargs="+",
+        default=["wall"],
+        help="wall time and/or process CPU time (robust on a busy machine at 1 thread)",
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     inputs = make_inputs(args.samples, args.views, args.prototypes, args.dim, args.tau)
-    print(f"torch {torch.__version__}; anchors {tuple(inputs.anchors.shape)}, prototypes {tuple(inputs.prototypes.shape)}, "
-          f"targets {tuple(inputs.targets.shape)}; power-law prior tau={args.tau}")
+    print(
+        f"torch {torch.__version__}; anchors {tuple(inputs.anchors.shape)}, prototypes {tuple(inputs.prototypes.shape)}, "
+        f"targets {tuple(inputs.targets.shape)}; power-law prior tau={args.tau}"
+    )
     print(f"max |difference| of loss and gradients (ours vs straightforward): {check_agreement(inputs):.2e}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} logical CPUs")
     print(f"{'clock':>5} {'threads':>7} {'ours ms':>9} {'straightforward ms':>19} {'ratio ours/straightforward':>27}")

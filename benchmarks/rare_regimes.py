@@ -115,16 +115,27 @@ def paired_differences(records: list[dict], methods: list[str], rare: int, basel
         seeds = sorted(seed for m, seed in by_seed if m == method and (baseline, seed) in by_seed)
         if method == baseline or not seeds:
             continue
-        diff = np.array([[by_seed[method, s][-rare:].mean() - by_seed[baseline, s][-rare:].mean(),
-                          by_seed[method, s].mean() - by_seed[baseline, s].mean()] for s in seeds])  # (seeds, 2)
+        diff = np.array(
+            [
+                [
+                    by_seed[method, s][-rare:].mean() - by_seed[baseline, s][-rare:].mean(),
+                    by_seed[method, s].mean() - by_seed[baseline, s].mean(),
+                ]
+                for s in seeds
+            ]
+        )  # (seeds, 2)
         lines.append(paired_line(method, diff))
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", nargs="+", default=None,
-                        help=f"arms: METHOD or METHOD:KEY=VALUE,... (e.g. pmsn:tau=1.0); default: those of {DEFAULT_METHODS} registered")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help=f"arms: METHOD or METHOD:KEY=VALUE,... (e.g. pmsn:tau=1.0); default: those of {DEFAULT_METHODS} registered",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="data and model seeds")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -136,8 +147,12 @@ def main() -> None:
     methods = args.methods or [m for m in DEFAULT_METHODS if m in METHODS or m == "random_init"]
     for arm in methods:
         parse_arm(arm, peers=False)  # a bad arm stops before any run
-    key = {"steps": args.steps, "batch_size": args.batch_size, "rare_count": args.rare_count,
-           "ema_momentum": short_run_momentum(args.steps)}
+    key = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "rare_count": args.rare_count,
+        "ema_momentum": short_run_momentum(args.steps),
+    }
     cached = [json.loads(line) for line in args.results.read_text().splitlines()] if args.results.is_file() else []
     records = [r for r in cached if r["budget"] == key and r["method"] in methods and r["seed"] in args.seeds]
     rare = int(REGIME_DEFAULTS["rare_regimes"])
@@ -150,7 +165,10 @@ def main() -> None:
             args.results.parent.mkdir(parents=True, exist_ok=True)
             with args.results.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
-            print(f"seed {seed} {method:<12} rare recall {np.mean(record['recall_by_rank'][-rare:]):.2f}  {record['seconds']:.0f}s", flush=True)
+            print(
+                f"seed {seed} {method:<12} rare recall {np.mean(record['recall_by_rank'][-rare:]):.2f}  {record['seconds']:.0f}s",
+                flush=True,
+            )
     print(f"{key}, seeds {args.seeds}: linear-probe recall on the balanced test split, mean (std over seeds)")
     print(table(records, methods, rare))
     if "msn" in methods:

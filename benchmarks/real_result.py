@@ -88,12 +88,7 @@ class Run:
 
 def planned_runs(include_reference: bool = True) -> list[Run]:
     """Seed-major order, so that every method x data cell gets its first seed early."""
-    runs = [
-        Run(method, data, seed, (*DATA[data], *METHODS[method]))
-        for seed in SEEDS
-        for data in DATA
-        for method in METHODS
-    ]
+    runs = [Run(method, data, seed, (*DATA[data], *METHODS[method])) for seed in SEEDS for data in DATA for method in METHODS]
     if include_reference:
         name, overrides = REFERENCE
         runs += [Run(name, data, seed, (*DATA[data], *overrides)) for seed in SEEDS for data in DATA]
@@ -188,7 +183,7 @@ def last_metrics(run: Run) -> dict[str, float]:
 
 
 def mean_std(values: list[float]) -> str:
-    """"mean ± std" (sample std) with one decimal; "-" when empty."""
+    """ "mean ± std" (sample std) with one decimal; "-" when empty."""
     if not values:
         return "-"
     if len(values) == 1:

@@ -32,9 +32,9 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -108,10 +108,16 @@ def full_step(bench: Bench, step: int) -> dict[str, float]:
     anchors = torch.cat(anchors)
     t2 = CLOCK()
     terms = pmsn_terms(
-        anchors, targets, m.prototypes, m.prior,
-        temperature=cfg.temperature, sharpen_temperature=cfg.sharpen_temperature,
-        sinkhorn_iterations=cfg.sinkhorn_iterations, sinkhorn_marginals=cfg.sinkhorn_marginals,
-        regularization_weight=cfg.regularization_weight, kl_direction=getattr(cfg, "kl_direction", "forward"),
+        anchors,
+        targets,
+        m.prototypes,
+        m.prior,
+        temperature=cfg.temperature,
+        sharpen_temperature=cfg.sharpen_temperature,
+        sinkhorn_iterations=cfg.sinkhorn_iterations,
+        sinkhorn_marginals=cfg.sinkhorn_marginals,
+        regularization_weight=cfg.regularization_weight,
+        kl_direction=getattr(cfg, "kl_direction", "forward"),
     )
     m._diagnostics(terms)
     torch.isfinite(terms.loss).item()
@@ -211,8 +217,10 @@ def report(samples: dict[str, list[float]], loop_ms: float | None) -> None:
     if loop_ms is not None:
         print(f"{'real train() loop, ms/step':<34} {loop_ms:>10.1f}")
     ratios = [s / b for s, b in zip(samples["step"], samples["bare"])]
-    print(f"overhead of the step over the bare encoder: {100 * (step / bare - 1):.0f}% "
-          f"(median of per-repeat ratios: {100 * (statistics.median(ratios) - 1):.0f}%; target <= 15%)")
+    print(
+        f"overhead of the step over the bare encoder: {100 * (step / bare - 1):.0f}% "
+        f"(median of per-repeat ratios: {100 * (statistics.median(ratios) - 1):.0f}%; target <= 15%)"
+    )
     print(f"overhead over encoder + projector: {100 * (step / med['with_head'] - 1):.0f}%")
     if loop_ms is not None:
         print(f"overhead of the real loop over the bare encoder: {100 * (loop_ms / bare - 1):.0f}%")
@@ -239,8 +247,10 @@ def main() -> None:
     config = resolve_config(raw_config([], overrides), data_kind=config_data_kind)
     bench = build(config)
     spec = bench.method.view_spec
-    print(f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; encoder {config.encoder.name}, batch {config.train.batch_size}, "
-          f"{spec.num_global} global + {spec.num_focal} focal views; overrides: {' '.join(overrides)}")
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, {args.clock} clock; encoder {config.encoder.name}, batch {config.train.batch_size}, "
+        f"{spec.num_global} global + {spec.num_focal} focal views; overrides: {' '.join(overrides)}"
+    )
     load_before = os.getloadavg()[0]
     samples = measure(bench, args.repeats, args.warmup)
     loop_ms = loop_ms_per_step(config, args.loop_steps, args.loop_repeats) if args.loop_steps else None

@@ -168,8 +168,13 @@ def full_step(bench: Bench, precision: str) -> None:
     views, generator = bench_views(bench, step)
     bench.state.step = step
     optimizer_step(
-        bench.method, bench.state, views, generator=generator, grad_clip=bench.config.train.grad_clip,
-        ema_momentum=hyper.get("ema_momentum"), precision=precision_context(precision),
+        bench.method,
+        bench.state,
+        views,
+        generator=generator,
+        grad_clip=bench.config.train.grad_clip,
+        ema_momentum=hyper.get("ema_momentum"),
+        precision=precision_context(precision),
     )
     bench.step += 1
 
@@ -255,15 +260,15 @@ def run_interleaved(actions: dict[str, Callable[[], float]], repeats: int, warmu
 def variants(encoder: str, precisions: list[str]) -> list[tuple[str, bool, str]]:
     """(label, channels_last, precision) of every variant measured for ``encoder``."""
     formats = (False, True) if encoder == "cnn" else (False,)
-    return [
-        (f"{precision}{'+cl' if cl else ''}", cl, precision) for cl in formats for precision in precisions
-    ]
+    return [(f"{precision}{'+cl' if cl else ''}", cl, precision) for cl in formats for precision in precisions]
 
 
 def measure_method(method: str, encoder: str, precisions: list[str], args: argparse.Namespace) -> dict[str, list[float]]:
     """Interleaved timings of every variant of ``method`` on ``encoder`` (seconds per call)."""
     data = synthetic_data()
-    benches = {cl: build_bench(recipe_config(method, encoder), data, channels_last=cl) for cl in {cl for _, cl, _ in variants(encoder, precisions)}}
+    benches = {
+        cl: build_bench(recipe_config(method, encoder), data, channels_last=cl) for cl in {cl for _, cl, _ in variants(encoder, precisions)}
+    }
     steps = args.cnn_steps if encoder == "cnn" else args.steps
     actions: dict[str, Callable[[], float]] = {}
     for label, cl, precision in variants(encoder, precisions):
@@ -329,11 +334,21 @@ def breakdown_row(method: str, encoder: str, samples: dict[str, list[float]]) ->
     method - bound (heads, loss, diagnostics), update, and what is left."""
     label, _ = loop_default_variant(encoder)
     full = med_ms(samples, f"{label}/full")
-    parts = {name: med_ms(samples, key) / full for name, key in
-             (("views", "views"), ("bound", f"{label}/bound"), ("teacher", "teacher"), ("method", f"{label}/method"), ("update", "update"))}
+    parts = {
+        name: med_ms(samples, key) / full
+        for name, key in (
+            ("views", "views"),
+            ("bound", f"{label}/bound"),
+            ("teacher", "teacher"),
+            ("method", f"{label}/method"),
+            ("update", "update"),
+        )
+    }
     rest = 1 - parts["views"] - parts["method"] - parts["update"]
-    return (f"| {encoder} | {method} | {label} | {full:.1f} | {parts['views']:.0%} | {parts['bound']:.0%} | {parts['teacher']:.0%} | "
-            f"{parts['method'] - parts['bound']:+.0%} | {parts['update']:.0%} | {rest:+.0%} |")
+    return (
+        f"| {encoder} | {method} | {label} | {full:.1f} | {parts['views']:.0%} | {parts['bound']:.0%} | {parts['teacher']:.0%} | "
+        f"{parts['method'] - parts['bound']:+.0%} | {parts['update']:.0%} | {rest:+.0%} |"
+    )
 
 
 TABLE_HEADER = [
@@ -369,8 +384,19 @@ def compile_worker(args: argparse.Namespace) -> None:
 
 def run_compile(args: argparse.Namespace) -> list[str]:
     """Lines about torch.compile: timings if the subprocess finished within the budget."""
-    command = [sys.executable, __file__, "--compile-worker", "--threads", str(args.threads), "--steps", str(args.steps),
-               "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
+    command = [
+        sys.executable,
+        __file__,
+        "--compile-worker",
+        "--threads",
+        str(args.threads),
+        "--steps",
+        str(args.steps),
+        "--repeats",
+        str(args.repeats),
+        "--warmup",
+        str(args.warmup),
+    ]
     env = {**os.environ, "TORCHINDUCTOR_FORCE_DISABLE_CACHES": "1"}  # a cold compile, as a first run pays it
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=args.compile_budget, check=False, env=env)
@@ -386,10 +412,14 @@ def run_compile(args: argparse.Namespace) -> list[str]:
     compile_s, samples = lines[-1]["compile_s"], lines[-1]["samples"]
     return [
         f"torch.compile ({COMPILE_METHOD}, vit, mode default, encoder only): first step (trace + compile fwd/bwd) {compile_s:.1f} s",
-        (f"  eager full {med_ms(samples, 'eager/full'):.1f} ms, compiled full {med_ms(samples, 'compiled/full'):.1f} ms, "
-         f"compiled / eager full = {ratio(samples, 'compiled/full', 'eager/full'):.2f}"),
-        (f"  eager bound {med_ms(samples, 'eager/bound'):.1f} ms, compiled bound {med_ms(samples, 'compiled/bound'):.1f} ms, "
-         f"compiled / eager bound = {ratio(samples, 'compiled/bound', 'eager/bound'):.2f}"),
+        (
+            f"  eager full {med_ms(samples, 'eager/full'):.1f} ms, compiled full {med_ms(samples, 'compiled/full'):.1f} ms, "
+            f"compiled / eager full = {ratio(samples, 'compiled/full', 'eager/full'):.2f}"
+        ),
+        (
+            f"  eager bound {med_ms(samples, 'eager/bound'):.1f} ms, compiled bound {med_ms(samples, 'compiled/bound'):.1f} ms, "
+            f"compiled / eager bound = {ratio(samples, 'compiled/bound', 'eager/bound'):.2f}"
+        ),
     ]
 
 
@@ -418,8 +448,11 @@ def main() -> None:
     bf16_ok, bf16_note = bf16_supported()
     precisions = ["fp32", "bf16"] if bf16_ok and not args.no_bf16 else ["fp32"]
     load_before = os.getloadavg()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}; "
-          f"bf16: {bf16_note}; repeats {args.repeats}, steps/block {args.steps} (cnn {args.cnn_steps})", flush=True)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}; "
+        f"bf16: {bf16_note}; repeats {args.repeats}, steps/block {args.steps} (cnn {args.cnn_steps})",
+        flush=True,
+    )
     rows, breakdown = list(TABLE_HEADER), list(BREAKDOWN_HEADER)
     for encoder in args.encoders:
         for method in args.methods:
@@ -435,8 +468,10 @@ def main() -> None:
     print("\n" + "\n".join(rows))
     print("\nWhere the full step of the loop's default variant goes (% of it):\n" + "\n".join(breakdown) + "\n")
     print("\n".join(compile_lines))
-    print(f"load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, "
-          f"after {', '.join(f'{v:.2f}' for v in os.getloadavg())}, on {os.cpu_count()} logical CPUs")
+    print(
+        f"load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, "
+        f"after {', '.join(f'{v:.2f}' for v in os.getloadavg())}, on {os.cpu_count()} logical CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -142,11 +142,19 @@ def paired_line(arm: str, differences: np.ndarray) -> str:
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     """The per-run budget options (defaults: TS2Vec's budget) and the cache directory, shared with ucr_tail.py."""
-    parser.add_argument("--steps", type=parse_steps, default=AUTO_STEPS, help="pretraining steps per data set and method (auto: TS2Vec's 200 or 600)")
+    parser.add_argument(
+        "--steps", type=parse_steps, default=AUTO_STEPS, help="pretraining steps per data set and method (auto: TS2Vec's 200 or 600)"
+    )
     parser.add_argument("--batch-size", type=int, default=8, help="pretraining batch (capped at the train size)")
     parser.add_argument("--max-length", type=int, default=0, help="resample longer series to this length (0: native)")
-    parser.add_argument("--svm-search-samples", "--svm-max-samples", dest="svm_search_samples", type=int, default=2000,
-                        help="the SVM's C search runs on a stratified subsample of at most this many train series")
+    parser.add_argument(
+        "--svm-search-samples",
+        "--svm-max-samples",
+        dest="svm_search_samples",
+        type=int,
+        default=2000,
+        help="the SVM's C search runs on a stratified subsample of at most this many train series",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
     parser.add_argument("--protocol", choices=("v1", PROTOCOL), default=PROTOCOL, help="v1: only --report its committed results")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
@@ -304,7 +312,9 @@ def _summary(names: list[str], methods: list[str], results: dict, published: dic
     cpu = {m: sum(_cpu_seconds(results[n, m]) for n in names) for m in methods}
     references = {"TS2Vec published": np.array([published[n] for n in names])}
     references.update({m: accuracy[m] for m in ("ts2vec_peer", "random_init") if m in methods})
-    header = "| arm | average accuracy | " + " | ".join(f"W / T / L vs {r} (Wilcoxon p)" for r in references) + " | CPU s | CPU vs ts2vec_peer |"
+    header = (
+        "| arm | average accuracy | " + " | ".join(f"W / T / L vs {r} (Wilcoxon p)" for r in references) + " | CPU s | CPU vs ts2vec_peer |"
+    )
     lines = [header, "| --- " * (4 + len(references)) + "|"]
     lines.append(f"| TS2Vec (published) | {references['TS2Vec published'].mean():.3f} |" + " |" * (len(references) + 2))
     for method in methods:
@@ -360,8 +370,14 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=None, help=f"arms (default: {' '.join(DEFAULT_METHODS)})")
     add_budget_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="extra SSLEncoder keyword of every priormatch arm (repeatable; part of the cache key), e.g. encoder__hidden=64")
+    parser.add_argument(
+        "--param",
+        type=parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra SSLEncoder keyword of every priormatch arm (repeatable; part of the cache key), e.g. encoder__hidden=64",
+    )
     parser.add_argument("--report", action="store_true", help="only print the table from cached results")
     parser.add_argument("--detail", nargs="+", default=[], metavar="NAME", help="also print per-class / head-tail tables of these sets")
     args = parser.parse_args()

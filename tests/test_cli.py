@@ -11,7 +11,9 @@ from cli_helpers import assert_one_line_error, run_cli
 @pytest.mark.slow
 def test_train_then_evaluate_digits_beats_chance(tmp_path, capsys):
     out = tmp_path / "run"
-    code, stdout, _ = run_cli(capsys, "train", "data.name=digits", "method.name=pmsn", "train.steps=20", "train.progress=false", "--out", str(out))
+    code, stdout, _ = run_cli(
+        capsys, "train", "data.name=digits", "method.name=pmsn", "train.steps=20", "train.progress=false", "--out", str(out)
+    )
     assert code == 0 and stdout.strip().splitlines()[-1] == str(out)
     code, stdout, _ = run_cli(capsys, "evaluate", str(out))
     assert code == 0 and "linear" in stdout
@@ -85,7 +87,18 @@ def test_nan_in_user_data_is_rejected(tmp_path, capsys, tiny_config):
 def test_user_npz_trains(tmp_path, capsys, tiny_config):
     path = _npz(tmp_path)
     out = tmp_path / "run"
-    code, _, _ = run_cli(capsys, "train", "--config", str(tiny_config("pmsn")), "data.name=npz", f"data.path={path}", "train.batch_size=16", "train.steps=2", "--out", str(out))
+    code, _, _ = run_cli(
+        capsys,
+        "train",
+        "--config",
+        str(tiny_config("pmsn")),
+        "data.name=npz",
+        f"data.path={path}",
+        "train.batch_size=16",
+        "train.steps=2",
+        "--out",
+        str(out),
+    )
     assert code == 0 and (out / "encoder.pt").is_file()
 
 

@@ -49,7 +49,8 @@ def test_the_package_still_exports_its_api_lazily():
 
 
 def test_startup_benchmark_prints_the_ratio():
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "cli_startup.py"), "--repeats", "1"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "cli_startup.py"), "--repeats", "1"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "| python -m priormatch --help |" in done.stdout and "ratio to python -c pass" in done.stdout

@@ -21,8 +21,14 @@ from priormatch.data.memmap_arrays import load_memmap_folder
 from priormatch.data.series_sources import load_npy_source
 from priormatch.data.user_arrays import load_npz
 
-SMALL_SERIES_MODEL = ["method.name=simclr", "method.projection_hidden=16", "method.projection_dim=8", "encoder.depth=1",
-                      "encoder.hidden=8", "encoder.embed_dim=16"]
+SMALL_SERIES_MODEL = [
+    "method.name=simclr",
+    "method.projection_hidden=16",
+    "method.projection_dim=8",
+    "encoder.depth=1",
+    "encoder.hidden=8",
+    "encoder.embed_dim=16",
+]
 ONE_STEP = ["train.steps=1", "train.batch_size=8", "train.progress=false", "train.log_every=1", "train.num_threads=1"]
 
 
@@ -104,8 +110,12 @@ def test_layout_resolves_the_kind_of_a_3d_array_and_mismatches_are_errors(tmp_pa
 def test_series_npy_and_memmap_folders_read_channels_last(tmp_path):
     x, y = sensor_series()
     channels_last = np.ascontiguousarray(np.transpose(x, (0, 2, 1)))
-    for name, array in (("X_train.npy", channels_last[:30]), ("y_train.npy", y[:30]), ("X_test.npy", channels_last[30:]),
-                        ("y_test.npy", y[30:])):
+    for name, array in (
+        ("X_train.npy", channels_last[:30]),
+        ("y_train.npy", y[:30]),
+        ("X_test.npy", channels_last[30:]),
+        ("y_test.npy", y[30:]),
+    ):
         np.save(tmp_path / name, array)
     in_memory = load_npy_source(str(tmp_path), LayoutRequest("NTC"))
     mapped = load_memmap_folder(str(tmp_path), LayoutRequest("NTC"))
@@ -128,8 +138,10 @@ def test_layout_is_refused_for_sources_that_define_their_own(tmp_path):
 
 def test_layout_helpers_on_shapes():
     request = LayoutRequest()
-    assert [resolve_layout(shape, kind, request, "x") for shape, kind in
-            (((5, 9), "series"), ((5, 2, 9), "series"), ((5, 4, 4), "image"), ((5, 1, 4, 4), "image"))] == ["NT", "NCT", "NHW", "NCHW"]
+    assert [
+        resolve_layout(shape, kind, request, "x")
+        for shape, kind in (((5, 9), "series"), ((5, 2, 9), "series"), ((5, 4, 4), "image"), ((5, 1, 4, 4), "image"))
+    ] == ["NT", "NCT", "NHW", "NCHW"]
     assert to_standard(np.zeros((5, 9, 2)), "NTC").shape == (5, 2, 9)
     assert to_standard(np.zeros((5, 4, 6, 3)), "NHWC").shape == (5, 3, 4, 6)
     check_plausible((64, 8, 8), "NCHW", LayoutRequest(check=False), "x")  # accepted when asked
@@ -139,8 +151,17 @@ def test_layout_helpers_on_shapes():
 
 def test_sslencoder_layout_reads_channels_last_and_refuses_it_without():
     x, _ = sensor_series(n=12, length=16)
-    tiny = dict(method="simclr", steps=1, batch_size=4, random_state=0, encoder__hidden=8, encoder__depth=1,
-                encoder__embed_dim=16, projection_hidden=16, projection_dim=8)
+    tiny = dict(
+        method="simclr",
+        steps=1,
+        batch_size=4,
+        random_state=0,
+        encoder__hidden=8,
+        encoder__depth=1,
+        encoder__embed_dim=16,
+        projection_hidden=16,
+        projection_dim=8,
+    )
     reference = SSLEncoder(**tiny).fit(x)
     channels_last = SSLEncoder(layout="NTC", **tiny).fit(np.transpose(x, (0, 2, 1)))
     assert channels_last.input_shape_ == reference.input_shape_ == (3, 16) and channels_last.layout_ == "NTC"

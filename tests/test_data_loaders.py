@@ -37,9 +37,7 @@ def write_idx(path: Path, array: np.ndarray, *, gzipped: bool = False) -> Path:
 @pytest.mark.parametrize("gzipped", [False, True])
 @pytest.mark.parametrize("dtype", ["u1", "i4", "f4"])
 def test_read_idx_round_trip(tmp_path: Path, gzipped: bool, dtype: str) -> None:
-    array = (np.arange(2 * 3 * 4) - 5).reshape(2, 3, 4).astype(dtype) if dtype != "u1" else (
-        np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
-    )
+    array = (np.arange(2 * 3 * 4) - 5).reshape(2, 3, 4).astype(dtype) if dtype != "u1" else (np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
     out = read_idx(write_idx(tmp_path / "a.idx", array, gzipped=gzipped))
     assert out.dtype == np.dtype(dtype) and out.dtype.isnative
     np.testing.assert_array_equal(out, array)
@@ -116,9 +114,7 @@ def test_fashion_mnist_rejects_mismatched_labels(tmp_path: Path) -> None:
         load_fashion_mnist(str(tmp_path))
 
 
-@pytest.mark.skipif(
-    not fashion_mnist.is_available(), reason="Fashion-MNIST not installed (apt-get install -y dataset-fashion-mnist)"
-)
+@pytest.mark.skipif(not fashion_mnist.is_available(), reason="Fashion-MNIST not installed (apt-get install -y dataset-fashion-mnist)")
 def test_real_fashion_mnist() -> None:
     splits = load_dataset("fashion_mnist")
     assert splits.train.x.shape == (60000, 1, 28, 28) and splits.test.x.shape == (10000, 1, 28, 28)

@@ -18,8 +18,14 @@ from priormatch.data.split_checks import count_test_rows_in_train, missing_test_
 from priormatch.data.user_arrays import load_npz
 from priormatch.evaluation.metrics import classification_metrics
 
-SMALL_SERIES_MODEL = ["method.name=simclr", "method.projection_hidden=16", "method.projection_dim=8", "encoder.depth=1",
-                      "encoder.hidden=8", "encoder.embed_dim=16"]
+SMALL_SERIES_MODEL = [
+    "method.name=simclr",
+    "method.projection_hidden=16",
+    "method.projection_dim=8",
+    "encoder.depth=1",
+    "encoder.hidden=8",
+    "encoder.embed_dim=16",
+]
 ONE_STEP = ["train.steps=1", "train.batch_size=8", "train.progress=false", "train.num_threads=1"]
 
 
@@ -43,8 +49,7 @@ def test_test_split_missing_a_class_loads_and_warns_once_in_one_line(tmp_path: P
 
 
 def test_metrics_cover_the_classes_present_in_the_test_split():
-    metrics = classification_metrics(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), num_classes=3,
-                                     class_rank=np.array([0, 1, 2]))
+    metrics = classification_metrics(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), num_classes=3, class_rank=np.array([0, 1, 2]))
     assert metrics["per_class_accuracy"] == [0.5, 1.0, None] and metrics["balanced_accuracy"] == 0.75
 
 

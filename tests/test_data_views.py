@@ -71,9 +71,7 @@ def test_full_crop_without_flip_or_jitter_is_the_normalised_image() -> None:
 
 def test_non_square_image_full_crop_is_identity_when_ratio_matches() -> None:
     x = images(height=8, width=16)
-    views = ImageViews(
-        8, 8, MEAN, STD, global_scale=(1.0, 1.0), ratio=(2.0, 2.0), hflip=False, brightness=0, contrast=0
-    )
+    views = ImageViews(8, 8, MEAN, STD, global_scale=(1.0, 1.0), ratio=(2.0, 2.0), hflip=False, brightness=0, contrast=0)
     theta = crop_flip_affine(8, 8, 16, (1.0, 1.0), (2.0, 2.0), False, torch.Generator().manual_seed(0))
     torch.testing.assert_close(theta, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).expand(8, 2, 3))
     assert views(x, num_global=1, num_focal=0, generator=torch.Generator())[0][0].shape == (8, 3, 8, 8)

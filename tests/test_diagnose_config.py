@@ -26,8 +26,13 @@ def test_dotted_overrides():
 
 @pytest.mark.parametrize(
     "override, message",
-    [("sedes=3", "sedes"), ("seeds=abc", "seeds"), ("seeds=0", "seeds=0"), ("experiments=[nope]", "experiments"),
-     ("base.method.name=msn", "method_overrides")],
+    [
+        ("sedes=3", "sedes"),
+        ("seeds=abc", "seeds"),
+        ("seeds=0", "seeds=0"),
+        ("experiments=[nope]", "experiments"),
+        ("base.method.name=msn", "method_overrides"),
+    ],
 )
 def test_bad_overrides_are_one_line_errors(override, message):
     with pytest.raises(PriormatchError, match=message) as error:

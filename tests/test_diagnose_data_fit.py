@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from priormatch.data.long_tail import largest_subset_size, long_tail_indices
 from priormatch.cli import main
+from priormatch.data.long_tail import largest_subset_size, long_tail_indices
 from priormatch.diagnose.config import load_diagnose_config
 from priormatch.diagnose.data_fit import check_plan_fits_data
 from priormatch.diagnose.pipeline import fitted_to_data, run_diagnose
@@ -28,8 +28,9 @@ def small_images(tmp_path: Path) -> Path:
 
 
 def diagnose_config(path: Path, *overrides: str):
-    return load_diagnose_config("smoke", ["experiments=[batch_composition,prior_matching]", "base.data.name=npz",
-                                          f"base.data.path={path}", *overrides])
+    return load_diagnose_config(
+        "smoke", ["experiments=[batch_composition,prior_matching]", "base.data.name=npz", f"base.data.path={path}", *overrides]
+    )
 
 
 def test_subsets_too_large_for_the_data_are_one_error_naming_the_sizes_that_fit_and_nothing_is_written(tmp_path):
@@ -45,8 +46,19 @@ def test_subsets_too_large_for_the_data_are_one_error_naming_the_sizes_that_fit_
 
 def test_the_command_prints_it_as_one_line_and_exits_2(tmp_path, capsys):
     path = small_images(tmp_path)
-    code = main(["diagnose", "--preset", "smoke", "experiments=[prior_matching]", "base.data.name=npz", f"base.data.path={path}",
-                 "fit_to_data=false", "--out", str(tmp_path / "diagnose")])
+    code = main(
+        [
+            "diagnose",
+            "--preset",
+            "smoke",
+            "experiments=[prior_matching]",
+            "base.data.name=npz",
+            f"base.data.path={path}",
+            "fit_to_data=false",
+            "--out",
+            str(tmp_path / "diagnose"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("priormatch: error: ")
     assert "base.data.subset_size=" in err and not (tmp_path / "diagnose").exists()

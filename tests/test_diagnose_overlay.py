@@ -49,6 +49,6 @@ def test_label_sets_share_images_clothing_balanced_digits_power_law():
     assert clothing.train.x is digit.train.x and not clothing.train.x.flags.writeable
     assert np.all(clothing.train.class_counts() == 6000)
     counts = np.sort(digit.train.class_counts())[::-1]
-    assert counts[0] / counts[-1] == pytest.approx(10 ** DIGIT_EXPONENT, rel=0.15)
+    assert counts[0] / counts[-1] == pytest.approx(10**DIGIT_EXPONENT, rel=0.15)
     test_counts = digit.test.class_counts()
     assert test_counts.max() / test_counts.min() < 1.3  # the test digits are uniform

@@ -14,9 +14,15 @@ from priormatch.diagnose.planner import make_plan, run_key
 from priormatch.training.loop import train
 from priormatch.training.run_dir import RunDirectory
 
-TINY = ["experiments=[prior_matching]", "prior_matching.taus=[1.0]", "prior_matching.imbalance_ratios=[1.0]",
-        "prior_matching.sinkhorn_marginals=[prior]",
-        "seeds=1", "base.train.steps=2", "base.eval.probes=[knn]"]
+TINY = [
+    "experiments=[prior_matching]",
+    "prior_matching.taus=[1.0]",
+    "prior_matching.imbalance_ratios=[1.0]",
+    "prior_matching.sinkhorn_marginals=[prior]",
+    "seeds=1",
+    "base.train.steps=2",
+    "base.eval.probes=[knn]",
+]
 
 
 def test_cells_per_experiment_follow_the_grids():

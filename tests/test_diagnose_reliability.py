@@ -15,9 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -29,9 +29,16 @@ from priormatch.diagnose.worker import execute_run
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.run_lock import RunLockedError, run_lock
 
-TINY = ["experiments=[prior_matching]", "prior_matching.taus=[1.0]", "prior_matching.imbalance_ratios=[1.0]",
-        "seeds=1", "base.train.steps=2", "base.data.subset_size=200", "base.eval.probe_samples_per_class=10",
-        "figures.analysis_images=50"]
+TINY = [
+    "experiments=[prior_matching]",
+    "prior_matching.taus=[1.0]",
+    "prior_matching.imbalance_ratios=[1.0]",
+    "seeds=1",
+    "base.train.steps=2",
+    "base.data.subset_size=200",
+    "base.eval.probe_samples_per_class=10",
+    "figures.analysis_images=50",
+]
 
 
 def diagnose_args(out: Path, *extra: str, workers: int = 1) -> list[str]:
@@ -216,7 +223,10 @@ def start_diagnose(out: Path) -> tuple[subprocess.Popen, list[int]]:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "priormatch", *diagnose_args(out, *LONG_RUNS, workers=2)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=environment,
+        text=True,
     )
     started = wait_for(lambda: len(worker_pids(process.pid)) == 2 and training_started(out), 90)
     workers = worker_pids(process.pid)
@@ -289,9 +299,10 @@ def test_a_stopped_diagnose_stops_its_workers_and_says_how_to_resume(tmp_path, n
         stop_processes([process.pid, *workers])
 
 
-
-@pytest.mark.skipif(not __import__("priormatch.data.fashion_mnist", fromlist=["x"]).is_available(),
-                    reason="the overlay toy needs Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not __import__("priormatch.data.fashion_mnist", fromlist=["x"]).is_available(),
+    reason="the overlay toy needs Fashion-MNIST (apt-get install dataset-fashion-mnist)",
+)
 def test_fresh_evaluations_hold_every_key_the_cache_checks(tmp_path, tiny_config):
     """What evaluate and the label-set evaluation write is what the cache requires, so a rerun reuses
     them (a key missing from one writer would re-evaluate that run on every rerun)."""
@@ -300,8 +311,15 @@ def test_fresh_evaluations_hold_every_key_the_cache_checks(tmp_path, tiny_config
     from priormatch.evaluation.run_evaluation import evaluate_run
 
     out = tmp_path / "run"
-    overrides = ["data.name=overlay", "data.subset_size=200", "encoder.patch_size=7", "image_views.focal_size=14",
-                 "train.steps=2", "eval.probes=[knn]", "eval.probe_samples_per_class=10"]
+    overrides = [
+        "data.name=overlay",
+        "data.subset_size=200",
+        "encoder.patch_size=7",
+        "image_views.focal_size=14",
+        "train.steps=2",
+        "eval.probes=[knn]",
+        "eval.probe_samples_per_class=10",
+    ]
     assert main(["train", "--config", str(tiny_config("msn")), *overrides, "--out", str(out)]) == 0
     records = [evaluate_run(out, verbose=False), evaluate_label_set(out, "digit")]
     assert label_evaluation_path(RunDirectory(out), "digit").is_file()

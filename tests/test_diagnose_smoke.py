@@ -13,7 +13,9 @@ from priormatch.training.run_dir import RunDirectory
 
 pytestmark = [
     pytest.mark.slow,  # about a minute on 2 idle cores
-    pytest.mark.skipif(not fashion_mnist.is_available(), reason="the overlay toy needs Fashion-MNIST (apt-get install dataset-fashion-mnist)"),
+    pytest.mark.skipif(
+        not fashion_mnist.is_available(), reason="the overlay toy needs Fashion-MNIST (apt-get install dataset-fashion-mnist)"
+    ),
 ]
 
 TITLES = ("Batch composition", "Prior matching", "Overlay toy")

@@ -83,7 +83,10 @@ def test_prior_matching_corrects_for_the_number_of_arms():
 
 def test_prior_matching_inconclusive_when_nothing_differs():
     noisy = {0: 0.6, 1: 0.7, 2: 0.8}
-    cells = {"balanced": {"msn": noisy, "pmsn tau=1": {0: 0.8, 1: 0.7, 2: 0.6}}, "rho=100": {"msn": noisy, "pmsn tau=1": {0: 0.8, 1: 0.7, 2: 0.6}}}
+    cells = {
+        "balanced": {"msn": noisy, "pmsn tau=1": {0: 0.8, 1: 0.7, 2: 0.6}},
+        "rho=100": {"msn": noisy, "pmsn tau=1": {0: 0.8, 1: 0.7, 2: 0.6}},
+    }
     assert prior_matching_verdict(cells, "msn").outcome == "inconclusive"
 
 
@@ -114,13 +117,23 @@ def test_gate_refuses_features_that_did_not_learn():
 
 def test_summary_record_has_the_contract_keys():
     record = Verdict("agrees", "text", ALPHA, 0.03, 0.01, 0.05).record("claim 4")
-    assert record == {"claim": "claim 4", "verdict": "agrees", "alpha": 0.05, "effect": 0.03, "ci_low": 0.01, "ci_high": 0.05, "text": "text"}
+    assert record == {
+        "claim": "claim 4",
+        "verdict": "agrees",
+        "alpha": 0.05,
+        "effect": 0.03,
+        "ci_low": 0.01,
+        "ci_high": 0.05,
+        "text": "text",
+    }
     assert not_judged("why").record("claim 2")["effect"] is None and not math.isnan(ALPHA)
 
 
 def test_prior_matching_records_the_deciding_comparison():
     msn = {0: 0.70, 1: 0.71, 2: 0.72}
-    cells = {"balanced": {"msn": msn, "a": msn, "b": msn},
-             "rho=100": {"msn": msn, "a": _shifted(msn, 0.01), "b": {0: 0.68, 1: 0.695, 2: 0.70}}}
+    cells = {
+        "balanced": {"msn": msn, "a": msn, "b": msn},
+        "rho=100": {"msn": msn, "a": _shifted(msn, 0.01), "b": {0: 0.68, 1: 0.695, 2: 0.70}},
+    }
     verdict = prior_matching_verdict(cells, "msn")
     assert verdict.outcome == "disagrees" and verdict.effect < 0 and verdict.ci_high < 0  # arm b hurts

@@ -156,8 +156,15 @@ def run_batch_norm_case(rank: int, world_size: int) -> dict[str, Tensor]:
         y = norm(local)
         (y.square() * rank_rows(weights, rank, world_size)).mean().backward()
         key = "1d" if len(shape) == 2 else "2d"
-        results.update({f"{key}_y": y.detach(), f"{key}_x_grad": local.grad, f"{key}_weight_grad": norm.weight.grad,
-                        f"{key}_running_var": norm.running_var.clone(), f"{key}_running_mean": norm.running_mean.clone()})
+        results.update(
+            {
+                f"{key}_y": y.detach(),
+                f"{key}_x_grad": local.grad,
+                f"{key}_weight_grad": norm.weight.grad,
+                f"{key}_running_var": norm.running_var.clone(),
+                f"{key}_running_mean": norm.running_mean.clone(),
+            }
+        )
     return results
 
 
@@ -195,7 +202,9 @@ def _rank_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
 def ranks(tmp_path_factory) -> list[dict[str, Any]]:
     """Results of every case on each of the 2 ranks."""
     out_dir = tmp_path_factory.mktemp("ddp")
-    context = mp.start_processes(_rank_worker, args=(WORLD_SIZE, free_port(), str(out_dir)), nprocs=WORLD_SIZE, join=False, start_method="spawn")
+    context = mp.start_processes(
+        _rank_worker, args=(WORLD_SIZE, free_port(), str(out_dir)), nprocs=WORLD_SIZE, join=False, start_method="spawn"
+    )
     deadline = time.monotonic() + LAUNCH_TIMEOUT_S
     while not context.join(timeout=5):
         if time.monotonic() > deadline:

@@ -103,9 +103,19 @@ def test_pretraining_set_and_batches_read_rows_without_copying_the_memmap(tmp_pa
 def test_training_runs_on_a_memory_mapped_folder(tmp_path: Path) -> None:
     folder = series_folder(tmp_path / "s")
     overrides = [
-        "data.name=npy", f"data.path={folder}", "encoder.name=conv1d", "encoder.hidden=8", "encoder.depth=1",
-        "encoder.embed_dim=16", "method.name=pmsn", "method.num_prototypes=8", "method.projection_dim=8",
-        "method.projection_hidden=16", "method.focal_views=1", "train.steps=2", "train.batch_size=16",
+        "data.name=npy",
+        f"data.path={folder}",
+        "encoder.name=conv1d",
+        "encoder.hidden=8",
+        "encoder.depth=1",
+        "encoder.embed_dim=16",
+        "method.name=pmsn",
+        "method.num_prototypes=8",
+        "method.projection_dim=8",
+        "method.projection_hidden=16",
+        "method.focal_views=1",
+        "train.steps=2",
+        "train.batch_size=16",
         "train.progress=false",
     ]
     config = resolve_config(raw_config([], overrides), data_kind=config_data_kind)

@@ -14,12 +14,21 @@ from sklearn.utils.estimator_checks import (
 )
 
 from priormatch import PriormatchError, SSLEncoder
-from priormatch.training.schedules import short_run_momentum
 from priormatch.data.ucr import load_ucr, ucr_available
+from priormatch.training.schedules import short_run_momentum
 
 # A tiny conv net and heads: a fit takes well under a second.
-TINY = dict(steps=2, batch_size=8, encoder__hidden=8, encoder__depth=2, encoder__embed_dim=16,
-            num_prototypes=8, projection_hidden=16, projection_dim=8, focal_views=1)
+TINY = dict(
+    steps=2,
+    batch_size=8,
+    encoder__hidden=8,
+    encoder__depth=2,
+    encoder__embed_dim=16,
+    num_prototypes=8,
+    projection_hidden=16,
+    projection_dim=8,
+    focal_views=1,
+)
 
 
 def series(n=12, channels=1, length=32, seed=0):
@@ -70,11 +79,22 @@ def test_missing_values_and_multivariate_series():
 
 def test_images_and_token_methods():
     images = np.random.default_rng(0).integers(0, 256, size=(12, 1, 8, 8), dtype=np.uint8)
-    vit = dict(steps=2, batch_size=8, encoder__patch_size=2, encoder__embed_dim=16, encoder__depth=1,
-               encoder__heads=2, image_views__focal_size=4, num_prototypes=8, projection_hidden=16, focal_views=1)
+    vit = dict(
+        steps=2,
+        batch_size=8,
+        encoder__patch_size=2,
+        encoder__embed_dim=16,
+        encoder__depth=1,
+        encoder__heads=2,
+        image_views__focal_size=4,
+        num_prototypes=8,
+        projection_hidden=16,
+        focal_views=1,
+    )
     assert SSLEncoder(method="msn", random_state=0, **vit).fit(images).transform(images).shape == (12, 16)
-    mae = SSLEncoder(method="mae", steps=2, batch_size=8, random_state=0, patch_length=8, encoder__embed_dim=16,
-                     encoder__depth=1, encoder__heads=2)
+    mae = SSLEncoder(
+        method="mae", steps=2, batch_size=8, random_state=0, patch_length=8, encoder__embed_dim=16, encoder__depth=1, encoder__heads=2
+    )
     assert mae.fit(series()).transform(series()).shape == (12, 16) and mae.config_.encoder.name == "series_transformer"
 
 

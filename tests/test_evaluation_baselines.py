@@ -8,8 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from priormatch.cli import main
-from priormatch.cli import train_run
+from priormatch.cli import main, train_run
 from priormatch.data.ucr import ucr_available
 from priormatch.evaluation.baselines import column_statistics, initial_evaluation_encoder, raw_input_features
 from priormatch.evaluation.run_evaluation import load_run
@@ -107,7 +106,9 @@ def test_untrained_encoder_is_the_initialisation_of_training_bit_for_bit(method,
 
 def test_a_run_that_barely_moves_scores_like_its_untrained_encoder(tmp_path):
     """lr=1e-30 leaves the float32 weights (but exactly-zero ones) unchanged: trained == untrained."""
-    record = train_and_evaluate(tmp_path / "run", "--config", str(TINY / "simclr.yaml"), "train.steps=2", "train.lr=1e-30", "train.min_lr=0")
+    record = train_and_evaluate(
+        tmp_path / "run", "--config", str(TINY / "simclr.yaml"), "train.steps=2", "train.lr=1e-30", "train.min_lr=0"
+    )
     assert record["untrained"] == {probe: metrics["accuracy"] for probe, metrics in record["probes"].items()}
 
 

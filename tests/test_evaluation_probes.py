@@ -107,7 +107,9 @@ def test_svm_probe_searches_c_on_a_subsample_and_refits_on_every_row(monkeypatch
     x, y = blobs(50, num_classes=2, seed=7)
     searched = []
     original = SVMProbe._search_C
-    monkeypatch.setattr(SVMProbe, "_search_C", lambda self, f, l, grid: searched.append(len(l)) or original(self, f, l, grid))
+    monkeypatch.setattr(
+        SVMProbe, "_search_C", lambda self, f, labels, grid: searched.append(len(labels)) or original(self, f, labels, grid)
+    )
     probe = SVMProbe(max_search_samples=60).fit(x, y)
     assert searched == [60] and probe.svc_.shape_fit_[0] == 100
     assert math.isfinite(probe.C_) and probe.C_ in SVM_C_GRID and probe.score(x, y) > 0.8

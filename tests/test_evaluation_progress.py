@@ -23,8 +23,16 @@ def test_each_probe_reports_one_line_and_convergence_warnings_are_counted_not_sh
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a ConvergenceWarning escaping would fail here
         results = evaluate_features(
-            train, train_labels, test, test_labels, num_classes=3, class_rank=np.arange(3), probes=("linear", "knn"),
-            probe_params={"linear": {"max_iter": 1, "C": 1.0}}, progress=progress, label="trained",
+            train,
+            train_labels,
+            test,
+            test_labels,
+            num_classes=3,
+            class_rank=np.arange(3),
+            probes=("linear", "knn"),
+            probe_params={"linear": {"max_iter": 1, "C": 1.0}},
+            progress=progress,
+            label="trained",
         )
     assert set(results) == {"linear", "knn"} and len(lines) == 2
     assert lines[0].startswith("evaluate: trained linear probe: accuracy ") and "fitted on 60 x 8 features" in lines[0]
@@ -37,6 +45,5 @@ def test_each_probe_reports_one_line_and_convergence_warnings_are_counted_not_sh
 def test_without_progress_nothing_is_reported_and_converged_fits_give_no_summary():
     (train, train_labels), (test, test_labels) = blobs(), blobs(seed=1)
     progress = ProbeProgress(write=lambda line: None)
-    evaluate_features(train, train_labels, test, test_labels, num_classes=3, class_rank=np.arange(3), probes=("knn",),
-                      progress=progress)
+    evaluate_features(train, train_labels, test, test_labels, num_classes=3, class_rank=np.arange(3), probes=("knn",), progress=progress)
     assert progress.convergence_summary() is None

@@ -64,7 +64,9 @@ def test_nearest_mean_and_few_shot_recall():
     assert few_shot_recall(train, train_y, test, test_y, [2], shots=1) == 1.0
     assert few_shot_recall(train, train_y, test, test_y, [5], shots=1) is None  # class absent from the test split
     rng = np.random.default_rng(4)
-    noise = [few_shot_recall(rng.standard_normal((64, 8)), train_y, rng.standard_normal((30, 8)), test_y, [2], 5, seed=s) for s in range(30)]
+    noise = [
+        few_shot_recall(rng.standard_normal((64, 8)), train_y, rng.standard_normal((30, 8)), test_y, [2], 5, seed=s) for s in range(30)
+    ]
     assert abs(np.mean(noise) - 1 / 3) < 0.08  # chance with 3 classes
 
 

@@ -20,8 +20,8 @@ import json
 import pickle
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -343,6 +343,7 @@ TRAIN_KEYS = [
     ("nproc-zero", lambda tmp, run: ["train", "--config", str(TINY), "--nproc", "0", "--out", "run"]),
 ]
 
+
 def train_into(out: Callable[[Path], Path]) -> Setup:
     """``train`` of the tiny config into the ``--out`` that ``out(case directory)`` prepares."""
     return lambda tmp, run: ["train", "--config", str(TINY), "--out", str(out(tmp))]
@@ -414,7 +415,10 @@ IMAGE_DATA = [
     ("npz-kind-bogus", npz(arrays(X=X, y=Y, kind="video"))),
     ("npz-ambiguous-3d", npz(arrays(X=X[:, 0], y=Y))),
     ("npz-class-with-one-sample", npz(arrays(X=X, y=np.r_[Y[:-1], 7]))),
-    ("npz-missing-file", lambda tmp, run: ["train", "--config", str(TINY), "data.name=npz", f"data.path={tmp / 'none.npz'}", "--out", "run"]),
+    (
+        "npz-missing-file",
+        lambda tmp, run: ["train", "--config", str(TINY), "data.name=npz", f"data.path={tmp / 'none.npz'}", "--out", "run"],
+    ),
     ("npz-without-path", train("data.name=npz")),
 ]
 
@@ -424,7 +428,10 @@ SERIES_DATA = [
     ("series-npz-labels-column", npz(arrays(X=S, y=SY[:, None], kind="series"), series=True)),
     ("series-npz-channels-last-without-layout", npz(arrays(X=S.transpose(0, 2, 1).copy(), y=SY, kind="series"), series=True)),
     ("series-layout-unknown", train("data.layout=NCWH")),
-    ("series-layout-on-a-source-without-layouts", fixed("train", "data.name=regimes", "data.layout=NTC", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run")),
+    (
+        "series-layout-on-a-source-without-layouts",
+        fixed("train", "data.name=regimes", "data.layout=NTC", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"),
+    ),
     ("ts-no-data-line", series_file("bad_TRAIN.ts", "ts", "@problemName x\n@classLabel true a b\n1,2,3:a\n")),
     ("ts-only-header", series_file("bad_TRAIN.ts", "ts", "@problemName x\n@classLabel true a b\n@data\n")),
     ("ts-value-not-a-number", series_file("bad_TRAIN.ts", "ts", "@classLabel true a b\n@data\n1,2,x:a\n1,2,3:b\n")),
@@ -437,13 +444,24 @@ SERIES_DATA = [
     ("csv-ragged-text-cell", series_file("bad_TRAIN.csv", "series_csv", "a,1,2,3,4\nb,4,five,6\na,1,2\nb,3,4,5,6\n")),
     ("csv-missing-label", series_file("bad_TRAIN.csv", "series_csv", "a,1,2,3\n,4,5,6\n")),
     ("csv-one-column", series_file("bad_TRAIN.csv", "series_csv", "a\nb\na\nb\n")),
-    ("npy-folder-empty", on_dir(lambda folder: ["train", "data.name=npy", f"data.path={folder}", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"])),
-    ("npy-folder-garbage-arrays", on_dir(
-        lambda folder: ["train", "data.name=npy", f"data.path={folder}", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"],
-        lambda folder: [(folder / f"{name}.npy").write_bytes(b"garbage") for name in ("X_train", "y_train", "X_test", "y_test")],
-    )),
+    (
+        "npy-folder-empty",
+        on_dir(lambda folder: ["train", "data.name=npy", f"data.path={folder}", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"]),
+    ),
+    (
+        "npy-folder-garbage-arrays",
+        on_dir(
+            lambda folder: ["train", "data.name=npy", f"data.path={folder}", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"],
+            lambda folder: [(folder / f"{name}.npy").write_bytes(b"garbage") for name in ("X_train", "y_train", "X_test", "y_test")],
+        ),
+    ),
     ("ucr-empty-member", fixed("train", "data.name=ucr:", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run")),
-    ("ucr-unknown-set", on_dir(lambda folder: ["train", "data.name=ucr:NoSuchSet", f"data.path={folder}", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"])),
+    (
+        "ucr-unknown-set",
+        on_dir(
+            lambda folder: ["train", "data.name=ucr:NoSuchSet", f"data.path={folder}", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run"]
+        ),
+    ),
     ("regimes-unknown-argument", fixed("train", "data.name=regimes:bogus=1", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run")),
     ("regimes-bad-value", fixed("train", "data.name=regimes:rare_count=-4", *SMALL_SERIES_MODEL, *FAST_TRAIN, "--out", "run")),
     ("series-npy-missing-labels", series_npy_folder(S, None)),
@@ -528,8 +546,18 @@ DIAGNOSE = [
     ("diagnose-unknown-preset", lambda tmp, run: ["diagnose", "--preset", "gigantic", "--out", str(tmp / "d")]),
     ("diagnose-unknown-key", lambda tmp, run: ["diagnose", "--preset", "smoke", "nonsense.key=1", "--out", str(tmp / "d")]),
     ("diagnose-zero-workers", lambda tmp, run: ["diagnose", "--preset", "smoke", "--workers", "0", "--out", str(tmp / "d")]),
-    ("diagnose-preset-malformed", lambda tmp, run: (tmp / "p.yaml").write_text("seeds: [1,\n") and ["diagnose", "--preset", str(tmp / "p.yaml"), "--out", str(tmp / "d")]),
-    ("diagnose-preset-not-mapping", lambda tmp, run: (tmp / "p.yaml").write_text("- smoke\n") and ["diagnose", "--preset", str(tmp / "p.yaml"), "--out", str(tmp / "d")]),
+    (
+        "diagnose-preset-malformed",
+        lambda tmp, run: (
+            (tmp / "p.yaml").write_text("seeds: [1,\n") and ["diagnose", "--preset", str(tmp / "p.yaml"), "--out", str(tmp / "d")]
+        ),
+    ),
+    (
+        "diagnose-preset-not-mapping",
+        lambda tmp, run: (
+            (tmp / "p.yaml").write_text("- smoke\n") and ["diagnose", "--preset", str(tmp / "p.yaml"), "--out", str(tmp / "d")]
+        ),
+    ),
 ]
 
 ARGUMENTS = [  # the argument parser's own errors are one line too
@@ -550,7 +578,9 @@ def test_the_suite_is_large_and_names_are_unique():
 
 
 @pytest.mark.parametrize("setup", [pytest.param(setup, id=name) for name, setup in CASES])
-def test_bad_input_is_a_clean_one_line_error(setup: Setup, finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_bad_input_is_a_clean_one_line_error(
+    setup: Setup, finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     case = tmp_path / "case"
     case.mkdir()
     monkeypatch.chdir(case)
@@ -592,7 +622,9 @@ INVALID_VALUES = {
 
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(sorted(INVALID_VALUES)), data=st.data())
-def test_random_invalid_numbers_for_numeric_keys(key: str, data: st.DataObject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_random_invalid_numbers_for_numeric_keys(
+    key: str, data: st.DataObject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     value = data.draw(INVALID_VALUES[key], label=key)
     case = tmp_path / f"case-{abs(hash((key, value)))}"
     case.mkdir()

@@ -25,8 +25,9 @@ def tiny_jepa(kind="series", **overrides):
         shape, encoder_config = (1, 8, 8), ViTConfig(patch_size=2, embed_dim=16, depth=1, heads=2)
     torch.manual_seed(0)
     encoder = build_encoder(encoder_config, shape)
-    config = JEPAConfig(predictor_dim=8, predictor_depth=1, predictor_heads=2, num_prototypes=8, projection_hidden=16,
-                        projection_dim=8, **overrides)
+    config = JEPAConfig(
+        predictor_dim=8, predictor_depth=1, predictor_heads=2, num_prototypes=8, projection_hidden=16, projection_dim=8, **overrides
+    )
     method = build_method(config, encoder, DataInfo(kind=kind, input_shape=shape, class_counts=(5,) * 4))
     return method.double(), shape
 
@@ -49,7 +50,7 @@ def reference_prediction_loss(method, x, seed):
             x_p = predictor.embed(torch.cat([seen, queries])[None])
             for layer in predictor.blocks:
                 x_p = layer(x_p)
-            prediction = predictor.project(predictor.norm(x_p))[0, -len(block):]  # (L, D)
+            prediction = predictor.project(predictor.norm(x_p))[0, -len(block) :]  # (L, D)
             total = total + ((prediction - targets[b, block]) ** 2).sum()
             count += prediction.numel()
     return total / count
@@ -204,8 +205,11 @@ def test_bad_config_is_a_one_line_error_naming_the_key(override, key):
 
 def test_a_convolutional_encoder_is_refused_with_the_fix():
     with pytest.raises(PriormatchError, match="encoder.name=series_transformer"):
-        build_method(JEPAConfig(), build_encoder(jepa_run_config("encoder.name=conv1d").encoder, SERIES_SHAPE),
-                     DataInfo(kind="series", input_shape=SERIES_SHAPE))
+        build_method(
+            JEPAConfig(),
+            build_encoder(jepa_run_config("encoder.name=conv1d").encoder, SERIES_SHAPE),
+            DataInfo(kind="series", input_shape=SERIES_SHAPE),
+        )
 
 
 def test_image_masks_use_two_dimensional_blocks():

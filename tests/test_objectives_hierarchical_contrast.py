@@ -20,7 +20,6 @@ from priormatch.objectives.hierarchical_contrast import (
 from priormatch.training.config import raw_config, resolve_config
 from priormatch.training.views import step_views
 
-
 # ---- an independent formulation: Yue et al. 2022, eq. 1-3 and Algorithm 1, one anchor at a time ----
 
 
@@ -61,7 +60,9 @@ def reference_hierarchical(r1, r2, instance_weight):
     return sum(scale_losses) / len(scale_losses)
 
 
-@pytest.mark.parametrize("batch,steps,dim,weight", [(1, 1, 3, 0.5), (1, 5, 3, 0.5), (3, 1, 4, 0.5), (4, 7, 5, 0.5), (3, 8, 4, 0.2), (2, 6, 3, 1.0)])
+@pytest.mark.parametrize(
+    "batch,steps,dim,weight", [(1, 1, 3, 0.5), (1, 5, 3, 0.5), (3, 1, 4, 0.5), (4, 7, 5, 0.5), (3, 8, 4, 0.2), (2, 6, 3, 1.0)]
+)
 def test_matches_the_loop_based_formulation_values_and_gradients(batch, steps, dim, weight):
     g = torch.Generator().manual_seed(batch * 100 + steps * 10 + dim)
     r1 = (0.7 * torch.randn(batch, steps, dim, generator=g, dtype=torch.float64)).requires_grad_(True)
@@ -108,7 +109,7 @@ def test_identical_orthogonal_series_give_the_closed_form_instance_loss(batch, s
     # T = 1, r1 = r2 = scale * e_i: positive logit scale^2, the 2B - 2 negatives 0:
     # instance = log(1 + (2B - 2) exp(-scale^2)), the loss half of it.
     r = scale * torch.eye(batch, dtype=torch.float64)[:, None, :]  # (B, 1, B)
-    expected = 0.5 * math.log(1 + (2 * batch - 2) * math.exp(-scale**2))
+    expected = 0.5 * math.log(1 + (2 * batch - 2) * math.exp(-(scale**2)))
     assert hierarchical_contrastive_loss(r, r.clone()).item() == pytest.approx(expected, rel=1e-12)
 
 
@@ -117,7 +118,7 @@ def test_identical_orthogonal_timestamps_give_the_closed_form_temporal_loss():
     # and every instance term are 0; the mean over the 2 scales, times 1 - w.
     c = 1.5
     r = c * torch.eye(2, dtype=torch.float64)[None]  # (1, 2, 2)
-    expected = 0.5 * 0.5 * math.log(1 + 2 * math.exp(-c**2))
+    expected = 0.5 * 0.5 * math.log(1 + 2 * math.exp(-(c**2)))
     assert hierarchical_contrastive_loss(r, r.clone()).item() == pytest.approx(expected, rel=1e-12)
 
 
@@ -242,7 +243,9 @@ def test_prior_head_from_overrides_learns_prototypes_with_kl_to_the_prior():
     output.loss.backward()
     assert method.prototypes.grad.abs().sum() > 0
     assert {"cross_entropy", "regularizer", "kl_to_prior", "prototypes_in_use"} <= set(output.metrics)
-    assert output.loss.item() == pytest.approx(output.metrics["contrast"] + output.metrics["cross_entropy"] + output.metrics["regularizer"], rel=1e-5)
+    assert output.loss.item() == pytest.approx(
+        output.metrics["contrast"] + output.metrics["cross_entropy"] + output.metrics["regularizer"], rel=1e-5
+    )
 
 
 def test_images_or_an_encoder_without_timestamps_are_one_line_errors():

@@ -12,10 +12,10 @@ def reference_loss(predictions, targets, valid, beta):
     """Loop over every valid predicted token: the mean over tokens and dimensions of the squared
     error (beta = 0) or the Smooth L1 written out (|d| < beta: d^2 / (2 beta), else |d| - beta / 2)."""
     total, count = 0.0, 0
-    b, m, l, d = predictions.shape
+    b, m, length, d = predictions.shape
     for i in range(b):
         for j in range(m):
-            for k in range(l):
+            for k in range(length):
                 if not valid[i, j, k]:
                     continue
                 for c in range(d):
@@ -129,8 +129,13 @@ def test_bad_arguments_are_errors_naming_them():
 
 def masks(grid, seed=0, batch=8, num_blocks=4, target_scale=(0.15, 0.2), context_scale=(0.85, 1.0), aspect_ratio=(0.75, 1.5)):
     return sample_block_masks(
-        batch, grid, num_blocks=num_blocks, target_scale=target_scale, context_scale=context_scale,
-        aspect_ratio=aspect_ratio, generator=torch.Generator().manual_seed(seed),
+        batch,
+        grid,
+        num_blocks=num_blocks,
+        target_scale=target_scale,
+        context_scale=context_scale,
+        aspect_ratio=aspect_ratio,
+        generator=torch.Generator().manual_seed(seed),
     )
 
 

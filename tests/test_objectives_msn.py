@@ -16,7 +16,10 @@ def reference_pmsn(anchors, targets, prototypes, prior, *, tau=0.1, T=0.25, iter
     t = targets.double().detach()
     q = prototypes.double()
     prior = prior.double()
-    unit = lambda x: x / x.norm(dim=1, keepdim=True)
+
+    def unit(x):
+        return x / x.norm(dim=1, keepdim=True)
+
     n, k = t.shape[0], q.shape[0]
     with torch.no_grad():
         sims = unit(t) @ unit(q.detach()).T
@@ -80,7 +83,9 @@ def test_pmsn_matches_independent_formulation(n, views, d, k, prior_name, margin
 
 def test_msn_loss_matches_independent_formulation_with_options():
     anchors, targets, prototypes = make_inputs(10, 2, 8, 7, seed=3)
-    loss = pm.msn_loss(anchors, targets, prototypes, temperature=0.2, sharpen_temperature=0.5, sinkhorn_iterations=5, regularization_weight=2.5)
+    loss = pm.msn_loss(
+        anchors, targets, prototypes, temperature=0.2, sharpen_temperature=0.5, sinkhorn_iterations=5, regularization_weight=2.5
+    )
     ref = reference_pmsn(anchors, targets, prototypes, pm.uniform_prior(7), tau=0.2, T=0.5, iters=5, weight=2.5)
     assert loss.item() == pytest.approx(ref.item(), abs=1e-5)
 
@@ -119,7 +124,9 @@ def test_hand_computed_kl_and_cross_entropy():
     rev = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
     assert prior_divergence(torch.tensor([0.5, 0.5]), torch.tensor([0.75, 0.25]), "reverse").item() == pytest.approx(rev, abs=1e-7)
     # H([1, 0], softmax([0, ln 3])) = -ln(1/4)
-    assert soft_cross_entropy(torch.tensor([[0.0, math.log(3.0)]]), torch.tensor([[1.0, 0.0]])).item() == pytest.approx(math.log(4), abs=1e-6)
+    assert soft_cross_entropy(torch.tensor([[0.0, math.log(3.0)]]), torch.tensor([[1.0, 0.0]])).item() == pytest.approx(
+        math.log(4), abs=1e-6
+    )
 
 
 def test_cross_entropy_is_stable_for_extreme_logits():

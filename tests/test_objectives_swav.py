@@ -73,7 +73,10 @@ def test_two_views_is_the_symmetric_swapped_prediction():
     terms = swav_terms(z, c, num_views=2)
     scores = torch.nn.functional.normalize(z, dim=1) @ torch.nn.functional.normalize(c, dim=1).T
     q1, q2 = terms.codes[:6], terms.codes[6:]
-    h = lambda q, s: -(q * torch.log_softmax(s / 0.1, dim=1)).sum(1).mean()
+
+    def h(q, s):
+        return -(q * torch.log_softmax(s / 0.1, dim=1)).sum(1).mean()
+
     assert terms.loss.item() == pytest.approx(((h(q1, scores[6:]) + h(q2, scores[:6])) / 2).item(), abs=1e-6)
 
 

@@ -91,7 +91,12 @@ def test_invariance_hand_value():
 
 @pytest.mark.parametrize(
     "kwargs,name",
-    [({"invariance_weight": -1.0}, "invariance_weight"), ({"variance_weight": -0.1}, "variance_weight"), ({"covariance_weight": float("nan")}, "covariance_weight"), ({"eps": 0.0}, "eps")],
+    [
+        ({"invariance_weight": -1.0}, "invariance_weight"),
+        ({"variance_weight": -0.1}, "variance_weight"),
+        ({"covariance_weight": float("nan")}, "covariance_weight"),
+        ({"eps": 0.0}, "eps"),
+    ],
 )
 def test_bad_arguments_are_one_line_errors_naming_them(kwargs, name):
     with pytest.raises(PriormatchError, match=name) as error:

@@ -96,9 +96,21 @@ def test_estimate_prior_command_works_on_a_series_run(tmp_path, capsys):
     """The same command on a series run (tiny conv net on the regime series); the labels' tau is printed for reference."""
     run = tmp_path / "series-msn"
     data = "data.name=regimes:n_train=300,n_test_per_regime=5,length=32,rare_count=3"
-    tiny = ["encoder.name=conv1d", "encoder.hidden=8", "encoder.depth=2", "encoder.embed_dim=16", "method.num_prototypes=8",
-            "method.projection_hidden=16", "method.projection_dim=8", "method.focal_views=1", "method.ema_momentum=0.0"]
-    assert main(["train", data, "method.name=msn", *tiny, "train.steps=2", "train.batch_size=32", "train.progress=false", "--out", str(run)]) == 0
+    tiny = [
+        "encoder.name=conv1d",
+        "encoder.hidden=8",
+        "encoder.depth=2",
+        "encoder.embed_dim=16",
+        "method.num_prototypes=8",
+        "method.projection_hidden=16",
+        "method.projection_dim=8",
+        "method.focal_views=1",
+        "method.ema_momentum=0.0",
+    ]
+    assert (
+        main(["train", data, "method.name=msn", *tiny, "train.steps=2", "train.batch_size=32", "train.progress=false", "--out", str(run)])
+        == 0
+    )
     capsys.readouterr()
     assert main(["estimate-prior", str(run), "--clusters", "4"]) == 0
     out = capsys.readouterr().out

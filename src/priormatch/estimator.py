@@ -26,7 +26,7 @@ import dataclasses
 import numbers
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.random import RandomState
@@ -47,6 +47,9 @@ from priormatch.training.loop import resolve_device, train
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.schedules import short_run_momentum
 from priormatch.training.views import make_views
+
+if TYPE_CHECKING:
+    from priormatch.encoders.contract import Encoder
 
 SECTIONS = ("method", "encoder", "train", "series_views", "image_views")
 # Config keys set by the estimator's own arguments, so they cannot also be passed as section__key.
@@ -161,7 +164,7 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         self.layout_ = layout
         self.input_shape_ = tuple(int(s) for s in x.shape[1:])
         self.n_channels_ = self.input_shape_[0]
-        self.embed_dim_ = int(self.encoder_.embed_dim)
+        self.embed_dim_ = int(cast("Encoder", self.encoder_).embed_dim)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -169,13 +172,9 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "encoder_")
         x, kind, _ = _as_inputs(X, "transform", self._layout_request())
         if kind != self.kind_:
-            raise PriormatchError(
-                f"SSLEncoder.transform: X holds {kind}s {x.shape} but the encoder was fitted on {self.kind_}s"
-            )
+            raise PriormatchError(f"SSLEncoder.transform: X holds {kind}s {x.shape} but the encoder was fitted on {self.kind_}s")
         if x.shape[1] != self.n_channels_:
-            raise PriormatchError(
-                f"SSLEncoder.transform: X has {x.shape[1]} channels but the encoder was fitted on {self.n_channels_}"
-            )
+            raise PriormatchError(f"SSLEncoder.transform: X has {x.shape[1]} channels but the encoder was fitted on {self.n_channels_}")
         device = resolve_device(self.config_.train.device)
         return extract_features(
             self.encoder_.to(device),

@@ -51,7 +51,9 @@ def fit_power_law_exponent(counts: np.ndarray) -> float:
         raise PriormatchError(f"fit_power_law_exponent: need >= 2 non-negative counts with a positive sum; got {counts.tolist()}")
     if (np.diff(counts) > 0).any():
         raise PriormatchError("fit_power_law_exponent: counts must be sorted in decreasing order (rank 1 first)")
-    result = minimize_scalar(lambda tau: -power_law_log_likelihood(counts, tau), bounds=(0.0, MAX_TAU), method="bounded", options={"xatol": 1e-6})
+    result = minimize_scalar(
+        lambda tau: -power_law_log_likelihood(counts, tau), bounds=(0.0, MAX_TAU), method="bounded", options={"xatol": 1e-6}
+    )
     return float(result.x)
 
 

@@ -9,15 +9,16 @@ head); MSN's hidden prior is :func:`uniform_prior`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from priormatch.errors import PriormatchError
+
 
 def _check_num_prototypes(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -163,6 +164,5 @@ def make_prior(
     if spec.endswith(".npy"):
         return load_prior_file(spec, k)
     raise PriormatchError(
-        f"unknown prior {spec!r}; use one of {', '.join(PRIOR_NAMES)}, a path to a .npy file, "
-        "or set method.prior_values=[...]"
+        f"unknown prior {spec!r}; use one of {', '.join(PRIOR_NAMES)}, a path to a .npy file, or set method.prior_values=[...]"
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from priormatch.errors import PriormatchError
 
@@ -65,13 +66,13 @@ def check_int_between(name: str, value: int, minimum: int, maximum: int) -> None
         raise PriormatchError(f"{name}={value!r} must be an integer in {minimum}..{maximum}")
 
 
-def check_optional_int_at_least(name: str, value: Optional[int], minimum: int) -> None:
+def check_optional_int_at_least(name: str, value: int | None, minimum: int) -> None:
     """``None`` (meaning "the default") or an integer >= ``minimum``."""
     if value is not None:
         check_int_at_least(name, value, minimum)
 
 
-def check_optional_int_between(name: str, value: Optional[int], minimum: int, maximum: int) -> None:
+def check_optional_int_between(name: str, value: int | None, minimum: int, maximum: int) -> None:
     """``None`` (meaning "the default") or an integer in ``minimum..maximum``."""
     if value is not None:
         check_int_between(name, value, minimum, maximum)
@@ -101,12 +102,7 @@ def check_not_above(name: str, value: float, other_name: str, other: float) -> N
 def check_fraction_pair(name: str, value: Any) -> None:
     """A ``[low, high]`` pair with ``0 < low <= high <= 1`` (e.g. a crop-area range)."""
     pair = list(value) if isinstance(value, (list, tuple)) else None
-    valid = (
-        pair is not None
-        and len(pair) == 2
-        and all(_is_number(v) and math.isfinite(v) for v in pair)
-        and 0 < pair[0] <= pair[1] <= 1
-    )
+    valid = pair is not None and len(pair) == 2 and all(_is_number(v) and math.isfinite(v) for v in pair) and 0 < pair[0] <= pair[1] <= 1
     if not valid:
         raise PriormatchError(f"{name}={value!r} must be [low, high] with 0 < low <= high <= 1, e.g. [0.3, 1.0]")
 

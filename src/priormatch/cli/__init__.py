@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from typing import NoReturn
 
 from priormatch.cli import (
     datasets_command,
@@ -32,7 +33,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line like every other error of the command:
     ``priormatch: error: priormatch train: argument --nproc: invalid int value: 'x' (see ...)``."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"priormatch: error: {self.prog}: {message} (see `{self.prog} --help`)\n")
 
 

@@ -37,7 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides of the diagnose config")
-    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME", help=f"{' | '.join(PRESETS)} or a YAML file (default: {DEFAULT_PRESET})")
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, metavar="NAME", help=f"{' | '.join(PRESETS)} or a YAML file (default: {DEFAULT_PRESET})"
+    )
     parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: runs/diagnose-<preset>)")
     parser.add_argument("--workers", type=int, metavar="N", help="parallel training processes (default: the usable CPU cores)")
     parser.set_defaults(handler=run)

@@ -24,9 +24,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     parser.add_argument("--clusters", type=int, default=20, metavar="C", help="number of clusters (default 20)")
-    parser.add_argument("--clustering", default="gmm", metavar="MODEL", help="clustering model: gmm (Gaussian mixture, the default) or kmeans")
+    parser.add_argument(
+        "--clustering", default="gmm", metavar="MODEL", help="clustering model: gmm (Gaussian mixture, the default) or kmeans"
+    )
     parser.add_argument("--samples", type=int, default=5000, metavar="N", help="pretraining samples clustered (default 5000, at least 2)")
-    parser.add_argument("--prototypes", type=int, metavar="K", help="number of prototypes K the printed tau and the --out prior are for (default: the run's num_prototypes, else 1024)")
+    parser.add_argument(
+        "--prototypes",
+        type=int,
+        metavar="K",
+        help="number of prototypes K the printed tau and the --out prior are for (default: the run's num_prototypes, else 1024)",
+    )
     parser.add_argument("--out", type=Path, metavar="PRIOR.npy", help="write the size profile over K prototypes here")
     parser.add_argument("--seed", type=int, default=0, help="sampling and clustering seed (default 0)")
     parser.set_defaults(handler=run)
@@ -47,9 +54,13 @@ def run(args: argparse.Namespace) -> int:
     k = args.prototypes or int(getattr(result.config.method, "num_prototypes", DEFAULT_PROTOTYPES))
     tau_k = estimate.prototype_tau(k)
     print(f"cluster sizes ({args.clustering}, {int(estimate.sizes.sum())} samples): {estimate.sizes.tolist()}")
-    print(f"estimated tau = {estimate.tau:.3f} over {len(estimate.sizes)} clusters, {tau_k:.3f} over {k} prototypes  ->  "
-          f"method.name=pmsn method.num_prototypes={k} method.prior=power_law method.tau={tau_k:.3f}")
-    print(f"reference, from the labels (not used above): class counts {class_counts.tolist()}, tau {fit_power_law_exponent(class_counts):.3f} over the classes")
+    print(
+        f"estimated tau = {estimate.tau:.3f} over {len(estimate.sizes)} clusters, {tau_k:.3f} over {k} prototypes  ->  "
+        f"method.name=pmsn method.num_prototypes={k} method.prior=power_law method.tau={tau_k:.3f}"
+    )
+    print(
+        f"reference, from the labels (not used above): class counts {class_counts.tolist()}, tau {fit_power_law_exponent(class_counts):.3f} over the classes"
+    )
     if args.out is not None:
         save_npy_atomic(estimate.profile(k).numpy(), args.out)
         print(f"wrote {args.out} ({k} prototypes)  ->  method.name=pmsn method.prior={args.out}")

@@ -24,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides, e.g. train.steps=20")
-    parser.add_argument("--config", action="append", default=[], type=Path, metavar="FILE", help="YAML config file (repeatable; later files win)")
+    parser.add_argument(
+        "--config", action="append", default=[], type=Path, metavar="FILE", help="YAML config file (repeatable; later files win)"
+    )
     parser.add_argument("--out", type=Path, metavar="DIR", help="run directory to create (default: runs/<data>-<method>-s<seed>-<time>)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     parser.add_argument("--show-config", action="store_true", help="print the resolved config and exit")

@@ -114,6 +114,7 @@ def _forwarding_signals() -> Iterator[StopRequest]:
     def forward(number: int, frame: object) -> None:
         request.signal_number = request.signal_number or number
         for child in multiprocessing.active_children():
+            assert child.pid is not None  # active children have started
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, number)
 

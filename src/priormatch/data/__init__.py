@@ -8,6 +8,7 @@ from priormatch.data.idx import read_idx
 from priormatch.data.image_views import ImageViews
 from priormatch.data.layouts import LAYOUTS, LayoutRequest
 from priormatch.data.long_tail import class_ranking, long_tail_counts, long_tail_indices
+from priormatch.data.regimes import REGIMES, make_regime_series, make_regime_splits
 from priormatch.data.registry import (
     DATASET_FAMILIES,
     DATASETS,
@@ -20,12 +21,6 @@ from priormatch.data.registry import (
     family_status,
     load_dataset,
 )
-from priormatch.data.regimes import REGIMES, make_regime_series, make_regime_splits
-from priormatch.data.series_files import load_series_npy, load_series_table
-from priormatch.data.series_sources import REGIME_DEFAULTS, load_npy_source, load_regimes, load_table_source, load_ts_source
-from priormatch.data.ts_format import load_ts_file
-from priormatch.data.ucr import load_ucr, ucr_available, ucr_package_names
-from priormatch.data.series_views import SeriesViews
 from priormatch.data.samplers import (
     ClassImbalancedSampler,
     GlobalBatchSampler,
@@ -33,6 +28,11 @@ from priormatch.data.samplers import (
     batch_indices,
     rank_slice,
 )
+from priormatch.data.series_files import load_series_npy, load_series_table
+from priormatch.data.series_sources import REGIME_DEFAULTS, load_npy_source, load_regimes, load_table_source, load_ts_source
+from priormatch.data.series_views import SeriesViews
+from priormatch.data.ts_format import load_ts_file
+from priormatch.data.ucr import load_ucr, ucr_available, ucr_package_names
 from priormatch.data.user_arrays import load_npz, stratified_split
 
 __all__ = [

@@ -41,7 +41,7 @@ class LabeledArrays:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, indices: np.ndarray) -> "LabeledArrays":
+    def subset(self, indices: np.ndarray) -> LabeledArrays:
         return LabeledArrays(self.x[indices], self.y[indices], self.class_names)
 
     def class_counts(self) -> np.ndarray:
@@ -97,13 +97,9 @@ def validate_arrays(arrays: LabeledArrays, source: str) -> LabeledArrays:
     if arrays.kind == "series":
         empty = np.isnan(x).reshape(len(x), -1).all(axis=1)
         if empty.any():
-            raise PriormatchError(
-                f"{source}: series {int(np.flatnonzero(empty)[0])} is entirely NaN; drop all-missing series"
-            )
+            raise PriormatchError(f"{source}: series {int(np.flatnonzero(empty)[0])} is entirely NaN; drop all-missing series")
     if y.min() < 0 or y.max() >= arrays.num_classes:
-        raise PriormatchError(
-            f"{source}: labels must lie in 0..{arrays.num_classes - 1}; found {y.min()}..{y.max()}"
-        )
+        raise PriormatchError(f"{source}: labels must lie in 0..{arrays.num_classes - 1}; found {y.min()}..{y.max()}")
     return LabeledArrays(x.astype(np.float32, copy=False), y.astype(np.int64, copy=False), arrays.class_names)
 
 

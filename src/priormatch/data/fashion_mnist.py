@@ -64,10 +64,7 @@ def load_fashion_mnist(path: str | None = None) -> DatasetSplits:
     files = find_files(directory)
     missing = [stem for stem, found in files.items() if found is None]
     if missing:
-        raise PriormatchError(
-            f"Fashion-MNIST: {len(missing)} of 4 files missing in {directory} ({', '.join(missing)}[.gz]); "
-            f"{HOW_TO_GET}"
-        )
+        raise PriormatchError(f"Fashion-MNIST: {len(missing)} of 4 files missing in {directory} ({', '.join(missing)}[.gz]); {HOW_TO_GET}")
     splits = {
         split: _load_split(files[images_stem], files[labels_stem])  # type: ignore[arg-type]
         for split, (images_stem, labels_stem) in FILE_STEMS.items()

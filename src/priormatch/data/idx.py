@@ -40,8 +40,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     actual = len(data) - offset
     if actual < expected:
         raise PriormatchError(
-            f"{path}: IDX file is truncated ({actual} of {expected} data bytes for shape {shape}); "
-            "download or reinstall the file"
+            f"{path}: IDX file is truncated ({actual} of {expected} data bytes for shape {shape}); download or reinstall the file"
         )
     if actual > expected:
         raise PriormatchError(
@@ -62,17 +61,13 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as error:
-        raise PriormatchError(
-            f"{path}: gzip data is truncated or corrupt ({error}); download or reinstall the file"
-        ) from None
+        raise PriormatchError(f"{path}: gzip data is truncated or corrupt ({error}); download or reinstall the file") from None
 
 
 def _parse_header(data: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
     """(dtype, shape, offset of the first value) from the IDX header at the start of ``data``."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise PriormatchError(
-            f"{path}: not an IDX file (the first two bytes must be zero); check that it is an *-ubyte file"
-        )
+        raise PriormatchError(f"{path}: not an IDX file (the first two bytes must be zero); check that it is an *-ubyte file")
     code, ndim = data[2], data[3]
     if code not in IDX_DTYPES:
         raise PriormatchError(
@@ -84,8 +79,7 @@ def _parse_header(data: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], i
     offset = 4 + 4 * ndim
     if len(data) < offset:
         raise PriormatchError(
-            f"{path}: IDX header is truncated ({len(data)} bytes, {offset} needed for {ndim} dimensions); "
-            "download or reinstall the file"
+            f"{path}: IDX header is truncated ({len(data)} bytes, {offset} needed for {ndim} dimensions); download or reinstall the file"
         )
     shape = tuple(int(size) for size in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     return IDX_DTYPES[code], shape, offset

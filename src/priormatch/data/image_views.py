@@ -18,7 +18,7 @@ mean); bilinear downscaling is not antialiased.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -61,9 +61,7 @@ class ImageViews:
             if not value >= 0:
                 raise PriormatchError(f"{name}={value}; use a value >= 0 (0 disables it)")
         if len(mean) != len(std) or len(mean) == 0 or min(std) <= 0:
-            raise PriormatchError(
-                f"mean={list(mean)} and std={list(std)} must have one value per channel and std > 0"
-            )
+            raise PriormatchError(f"mean={list(mean)} and std={list(std)} must have one value per channel and std > 0")
         self.image_size = image_size
         self.focal_size = focal_size
         self.mean = tuple(float(v) for v in mean)
@@ -76,9 +74,7 @@ class ImageViews:
         self.contrast = contrast
         self.noise_std = noise_std
 
-    def __call__(
-        self, x: Tensor, *, num_global: int, num_focal: int, generator: torch.Generator
-    ) -> tuple[list[Tensor], list[Tensor]]:
+    def __call__(self, x: Tensor, *, num_global: int, num_focal: int, generator: torch.Generator) -> tuple[list[Tensor], list[Tensor]]:
         """Views of ``x`` (B, C, H, W) in [0, 1]: ([(B, C, S, S)] * num_global, [(B, C, s, s)] * num_focal)."""
         self._check_input(x)
         global_views = [self._view(x, self.image_size, self.global_scale, generator) for _ in range(num_global)]
@@ -91,9 +87,7 @@ class ImageViews:
         return self._normalise(x)
 
     def _view(self, x: Tensor, size: int, scale: tuple[float, float], generator: torch.Generator) -> Tensor:
-        theta = crop_flip_affine(
-            len(x), x.shape[-2], x.shape[-1], scale, self.ratio, self.hflip, generator
-        ).to(x.device, x.dtype)
+        theta = crop_flip_affine(len(x), x.shape[-2], x.shape[-1], scale, self.ratio, self.hflip, generator).to(x.device, x.dtype)
         grid = F.affine_grid(theta, [len(x), x.shape[1], size, size], align_corners=False)
         view = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
         view = jitter(view, self.brightness, self.contrast, self.noise_std, generator)

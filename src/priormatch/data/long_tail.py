@@ -28,9 +28,7 @@ def class_ranking(num_classes: int, seed: int) -> np.ndarray:
 def profile_weights(num_classes: int, imbalance_ratio: float) -> np.ndarray:
     """(num_classes,) relative size ``rho ** (-r / (C - 1))`` of the class of rank r (1 for the head)."""
     if not imbalance_ratio >= 1:
-        raise PriormatchError(
-            f"imbalance_ratio={imbalance_ratio}; it is n_max / n_min, so use a value >= 1 (1 = balanced)"
-        )
+        raise PriormatchError(f"imbalance_ratio={imbalance_ratio}; it is n_max / n_min, so use a value >= 1 (1 = balanced)")
     if num_classes == 1:
         return np.ones(1)
     return imbalance_ratio ** (-np.arange(num_classes) / (num_classes - 1))
@@ -51,9 +49,7 @@ def long_tail_counts(
     available = np.asarray(available_counts, dtype=np.int64)
     ranking = np.asarray(ranking)
     if ranking.shape != available.shape or not np.array_equal(np.sort(ranking), np.arange(len(available))):
-        raise PriormatchError(
-            f"ranking must be a permutation of 0..{len(available) - 1} (one entry per class); use class_ranking()"
-        )
+        raise PriormatchError(f"ranking must be a permutation of 0..{len(available) - 1} (one entry per class); use class_ranking()")
     if (available == 0).any():
         empty = int(np.flatnonzero(available == 0)[0])
         raise PriormatchError(f"class {empty} has no samples to draw from; relabel classes to 0..K-1 without gaps")
@@ -131,9 +127,7 @@ def _largest_fitting_size(ranked_available: np.ndarray, weights: np.ndarray) -> 
     return size
 
 
-def _check_fits(
-    ranked: np.ndarray, ranked_available: np.ndarray, ranking: np.ndarray, weights: np.ndarray, subset_size: int
-) -> None:
+def _check_fits(ranked: np.ndarray, ranked_available: np.ndarray, ranking: np.ndarray, weights: np.ndarray, subset_size: int) -> None:
     short = np.flatnonzero(ranked > ranked_available)
     if len(short) == 0:
         return
@@ -184,6 +178,5 @@ def _check_nonzero(
         fix = f"use imbalance_ratio <= {_largest_nonzero_ratio(ranked_available, imbalance_ratio, subset_size)}"
         fix += "" if subset_size is None else " or a larger subset_size"
     raise PriormatchError(
-        f"class {int(ranking[r])} (rank {r}) gets 0 samples with imbalance_ratio={imbalance_ratio} "
-        f"and subset_size={subset_size}; {fix}"
+        f"class {int(ranking[r])} (rank {r}) gets 0 samples with imbalance_ratio={imbalance_ratio} and subset_size={subset_size}; {fix}"
     )

@@ -91,9 +91,7 @@ def _open_inputs(path: Path) -> np.ndarray:
             "np.lib.format.open_memmap(..., dtype=np.float32))"
         )
     if x.ndim not in (2, 3, 4) or len(x) == 0:
-        raise PriormatchError(
-            f"{path}: shape {x.shape}; expected series (n, T) / (n, C, T) or images (n, C, H, W) with n >= 1"
-        )
+        raise PriormatchError(f"{path}: shape {x.shape}; expected series (n, T) / (n, C, T) or images (n, C, H, W) with n >= 1")
     return x
 
 
@@ -104,8 +102,7 @@ def _encode_labels(folder: Path, n_train: int, n_test: int) -> tuple[np.ndarray,
         y = np.load(folder / name, allow_pickle=False)
         if y.shape != (expected,) or y.dtype.kind not in "iu":
             raise PriormatchError(
-                f"{folder / name}: labels have shape {y.shape} and dtype {y.dtype}; expected ({expected},) integers, "
-                "one per sample"
+                f"{folder / name}: labels have shape {y.shape} and dtype {y.dtype}; expected ({expected},) integers, one per sample"
             )
         labels.append(y)
     values, codes = np.unique(np.concatenate(labels), return_inverse=True)
@@ -137,6 +134,6 @@ def check_values_in_chunks(x: np.ndarray, kind: Kind, source: str) -> None:
             _raise_at(np.isnan(flat).all(axis=1), start, f"{source}: series {{row}} is entirely NaN; drop all-missing series")
 
 
-def _raise_at(bad_rows: np.ndarray, start: int, message: str) -> None:
+def _raise_at(bad_rows: np.ndarray | np.bool_, start: int, message: str) -> None:
     if bad_rows.any():
         raise PriormatchError(message.format(row=start + int(np.flatnonzero(bad_rows)[0])))

@@ -47,9 +47,7 @@ def _time(length: int) -> np.ndarray:
     return np.arange(length)[None, :] / length  # (1, length) in [0, 1)
 
 
-def _ar(
-    rng: np.random.Generator, n: int, length: int, phi1: np.ndarray | float, phi2: np.ndarray | float
-) -> np.ndarray:
+def _ar(rng: np.random.Generator, n: int, length: int, phi1: np.ndarray | float, phi2: np.ndarray | float) -> np.ndarray:
     """(n, length) AR(2) paths x_t = phi1 x_{t-1} + phi2 x_{t-2} + e_t, after a burn-in of ``length`` steps."""
     phi1 = np.broadcast_to(np.asarray(phi1, dtype=np.float64).reshape(-1), (n,))
     phi2 = np.broadcast_to(np.asarray(phi2, dtype=np.float64).reshape(-1), (n,))
@@ -181,8 +179,12 @@ def make_regime_series(
     rng = np.random.default_rng(seed)
     order = rng.permutation(num_regimes)  # order[r] = regime at frequency rank r
     by_rank = regime_counts(
-        n_series, num_regimes, profile=profile, zipf_exponent=zipf_exponent,
-        rare_regimes=rare_regimes, rare_count=rare_count,
+        n_series,
+        num_regimes,
+        profile=profile,
+        zipf_exponent=zipf_exponent,
+        rare_regimes=rare_regimes,
+        rare_count=rare_count,
     )
     counts = np.zeros(num_regimes, dtype=np.int64)
     counts[order] = by_rank
@@ -204,8 +206,15 @@ def make_regime_splits(
     """A Zipf long-tailed train split of ``n_train`` series and a balanced test split (``n_test_per_regime`` each)."""
     train_seed, test_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
     train = make_regime_series(
-        n_train, length, num_regimes=num_regimes, profile="zipf", zipf_exponent=zipf_exponent,
-        rare_regimes=rare_regimes, rare_count=rare_count, noise_std=noise_std, seed=train_seed,
+        n_train,
+        length,
+        num_regimes=num_regimes,
+        profile="zipf",
+        zipf_exponent=zipf_exponent,
+        rare_regimes=rare_regimes,
+        rare_count=rare_count,
+        noise_std=noise_std,
+        seed=train_seed,
     )
     if n_test_per_regime < 1:
         raise PriormatchError(f"make_regime_splits: n_test_per_regime={n_test_per_regime}; use at least 1")
@@ -238,9 +247,7 @@ def _generate(counts: np.ndarray, length: int, noise_std: float, rng: np.random.
     return LabeledArrays(x[shuffle, None, :].astype(np.float32), y[shuffle].astype(np.int64), names)
 
 
-def _regime_block(
-    generate: RegimeGenerator, n: int, length: int, noise_std: float, rng: np.random.Generator
-) -> np.ndarray:
+def _regime_block(generate: RegimeGenerator, n: int, length: int, noise_std: float, rng: np.random.Generator) -> np.ndarray:
     """(n, length) series of one regime: unit-variance signal + noise, then z-normalised."""
     signal = _zscore(generate(rng, n, length))
     return _zscore(signal + noise_std * rng.standard_normal(signal.shape))

@@ -6,9 +6,10 @@ the ``data.path`` config value (a directory or file, meaning depends on the sour
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from priormatch.data import digits, fashion_mnist, memmap_arrays, overlay, series_sources, ucr, user_arrays
 from priormatch.data.arrays import DatasetSplits

@@ -45,7 +45,8 @@ class GlobalBatchSampler(ABC):
             batches = self._build_epoch(epoch).astype(np.int64)
             batches.setflags(write=False)
             self._cached_epoch, self._cached_batches = epoch, batches
-        return self._cached_batches  # type: ignore[return-value]
+        assert self._cached_batches is not None  # set together with _cached_epoch
+        return self._cached_batches
 
     @abstractmethod
     def _build_epoch(self, epoch: int) -> np.ndarray:
@@ -112,9 +113,7 @@ class ClassImbalancedSampler(GlobalBatchSampler):
         self.mode = mode
         self.num_samples = len(self.labels)
         self.classes, self._class_codes = np.unique(self.labels, return_inverse=True)
-        self.group_size, self.groups_per_batch = _group_layout(
-            global_batch_size, classes_per_batch, world_size, mode, len(self.classes)
-        )
+        self.group_size, self.groups_per_batch = _group_layout(global_batch_size, classes_per_batch, world_size, mode, len(self.classes))
         _check_batch_size(global_batch_size, self.num_samples)
         self.batches_per_epoch = self.num_samples // global_batch_size
         self.dropped_per_epoch = self.num_samples - self.batches_per_epoch * global_batch_size
@@ -215,24 +214,19 @@ def batch_indices(sampler: GlobalBatchSampler, step: int) -> np.ndarray:
 def _check_batch_size(global_batch_size: int, num_samples: int) -> None:
     if not 1 <= global_batch_size <= num_samples:
         raise PriormatchError(
-            f"global batch size {global_batch_size} must lie in 1..{num_samples} (the number of training "
-            "samples); change the batch size"
+            f"global batch size {global_batch_size} must lie in 1..{num_samples} (the number of training samples); change the batch size"
         )
 
 
-def _group_layout(
-    global_batch_size: int, classes_per_batch: int, world_size: int, mode: Mode, num_classes: int
-) -> tuple[int, int]:
+def _group_layout(global_batch_size: int, classes_per_batch: int, world_size: int, mode: Mode, num_classes: int) -> tuple[int, int]:
     """(group size, groups per global batch) after checking k, the batch size and the world size."""
     if not 1 <= classes_per_batch <= num_classes:
         raise PriormatchError(
-            f"data.classes_per_batch={classes_per_batch}; it must lie in 1..{num_classes} "
-            f"(the data have {num_classes} classes)"
+            f"data.classes_per_batch={classes_per_batch}; it must lie in 1..{num_classes} (the data have {num_classes} classes)"
         )
     if world_size < 1 or global_batch_size % world_size != 0:
         raise PriormatchError(
-            f"global batch size {global_batch_size} is not divisible by world_size={world_size}; "
-            "use a multiple of the number of ranks"
+            f"global batch size {global_batch_size} is not divisible by world_size={world_size}; use a multiple of the number of ranks"
         )
     if mode == "global":
         group_size, groups_per_batch = global_batch_size, 1

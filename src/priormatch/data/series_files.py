@@ -34,8 +34,15 @@ def load_series_table(path: str | Path, *, header: bool = False) -> tuple[np.nda
     if width < 2:
         raise PriormatchError(f"{path}: rows need a label then values (label in column 0); found {width} column(s)")
     frame = pd.read_csv(
-        path, sep=sep, header=None, names=range(width), skiprows=skip, dtype={0: str},
-        skip_blank_lines=True, keep_default_na=False, na_values=["", "NaN", "nan", "?"],
+        path,
+        sep=sep,
+        header=None,
+        names=range(width),
+        skiprows=skip,
+        dtype={0: str},
+        skip_blank_lines=True,
+        keep_default_na=False,
+        na_values=["", "NaN", "nan", "?"],
     )
     labels = _label_column(frame[0], path, line_numbers)
     values = _numeric_values(frame.drop(columns=[0]), path, line_numbers)
@@ -77,27 +84,21 @@ def _numeric_values(frame: pd.DataFrame, path: Path, line_numbers: list[int]) ->
     return frame.to_numpy(dtype=np.float32)
 
 
-def load_series_npy(
-    x_path: str | Path, y_path: str | Path, layout: LayoutRequest | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def load_series_npy(x_path: str | Path, y_path: str | Path, layout: LayoutRequest | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read ``X.npy`` (n, T) or (n, C, T) (or (n, T, C) with the layout ``NTC``) and ``y.npy`` (n,);
     return x (n, C, T) float32 and labels (n,) str. The layout is checked for plausibility."""
     request = layout or LayoutRequest()
     x = _load_npy(x_path)
     y = _load_npy(y_path)
     if request.layout is None and x.ndim not in (2, 3):
-        raise PriormatchError(
-            f"{x_path}: array has shape {x.shape}; expected (n, timepoints) or (n, channels, timepoints)"
-        )
+        raise PriormatchError(f"{x_path}: array has shape {x.shape}; expected (n, timepoints) or (n, channels, timepoints)")
     stored = resolve_layout(x.shape, "series", request, str(x_path))
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise PriormatchError(f"{x_path}: dtype {x.dtype} is not numeric; save the series as float32")
     stored_shape, x = x.shape, to_standard(x, stored)
     check_plausible(x.shape[1:], stored, request, f"{x_path} {stored_shape}")
     if y.ndim != 1 or len(y) != len(x):
-        raise PriormatchError(
-            f"{y_path}: labels have shape {y.shape}; expected ({len(x)},), one label per series in {x_path}"
-        )
+        raise PriormatchError(f"{y_path}: labels have shape {y.shape}; expected ({len(x)},), one label per series in {x_path}")
     return np.ascontiguousarray(x, dtype=np.float32), _labels_as_text(y, y_path)
 
 
@@ -108,9 +109,7 @@ def _load_npy(path: str | Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
-        raise PriormatchError(
-            f"{path}: not a plain .npy array ({error}); save with np.save and no object dtype"
-        ) from None
+        raise PriormatchError(f"{path}: not a plain .npy array ({error}); save with np.save and no object dtype") from None
 
 
 def _labels_as_text(y: np.ndarray, path: str | Path) -> np.ndarray:
@@ -120,9 +119,7 @@ def _labels_as_text(y: np.ndarray, path: str | Path) -> np.ndarray:
     return np.asarray([str(label) for label in y.tolist()], dtype=str)
 
 
-def encode_labels(
-    train_labels: np.ndarray, test_labels: np.ndarray, source: str
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def encode_labels(train_labels: np.ndarray, test_labels: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Map original labels onto 0..K-1, one coding for both splits.
 
     Numeric labels are compared as numbers (so ``"1"``, ``"1.0"`` and ``"1.0000000e+00"`` are one

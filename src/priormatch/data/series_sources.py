@@ -20,9 +20,9 @@ the family name ``regimes:KEY=VALUE,...`` overrides any of those arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -127,9 +127,7 @@ def _parse_regime_arguments(member: str) -> dict[str, float | int]:
     for item in filter(None, (part.strip() for part in member.split(","))):
         key, sep, value = item.partition("=")
         if not sep or key not in REGIME_DEFAULTS:
-            raise PriormatchError(
-                f"data.name=regimes:{member}: {item!r} is not KEY=VALUE with KEY one of {', '.join(REGIME_DEFAULTS)}"
-            )
+            raise PriormatchError(f"data.name=regimes:{member}: {item!r} is not KEY=VALUE with KEY one of {', '.join(REGIME_DEFAULTS)}")
         kind = type(REGIME_DEFAULTS[key])
         try:
             parsed[key] = kind(value)
@@ -185,9 +183,7 @@ def _to_splits(name: str, train: _RawSplit, test: _RawSplit | None) -> DatasetSp
 def _pad_pair(x_train: np.ndarray, x_test: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Both splits NaN-padded at the end to the longer length; channel counts must agree."""
     if x_train.shape[1] != x_test.shape[1]:
-        raise PriormatchError(
-            f"{source}: train has {x_train.shape[1]} channels but test has {x_test.shape[1]}; use matching files"
-        )
+        raise PriormatchError(f"{source}: train has {x_train.shape[1]} channels but test has {x_test.shape[1]}; use matching files")
     length = max(x_train.shape[2], x_test.shape[2])
 
     def pad(x: np.ndarray) -> np.ndarray:  # (n, C, T) -> (n, C, length)

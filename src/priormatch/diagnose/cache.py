@@ -44,8 +44,19 @@ CHECKPOINT_KEYS = ("step", "method", "optimizer")  # TrainingState.state_dict
 ENCODER_KEYS = ("state_dict",)  # training.loop.final_encoder_state
 # untrained / raw_input: the baselines the verdicts gate on; rare_event: the report's rare-event
 # table (older records are re-evaluated)
-EVALUATION_KEYS = ("method", "seed", "class_names", "class_counts", "class_rank", "probes", "untrained", "raw_input", "baseline_probes",
-                   "test_class_counts", "rare_event")
+EVALUATION_KEYS = (
+    "method",
+    "seed",
+    "class_names",
+    "class_counts",
+    "class_rank",
+    "probes",
+    "untrained",
+    "raw_input",
+    "baseline_probes",
+    "test_class_counts",
+    "rare_event",
+)
 
 
 @dataclass(frozen=True)
@@ -222,4 +233,3 @@ def clear_run(run: RunDirectory) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink(missing_ok=True)
-

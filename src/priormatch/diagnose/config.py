@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, cast
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -72,7 +72,7 @@ class DiagnoseConfig:
     # data.class_order_seed = the run's seed: which classes are head and tail (and which images a
     # subset holds) then varies with the seed, so intervals include that subset noise
     class_order_per_seed: bool = False
-    workers: Optional[int] = None  # parallel training processes (default: the usable CPU cores, capped at 2 per GPU)
+    workers: int | None = None  # parallel training processes (default: the usable CPU cores, capped at 2 per GPU)
     # a base.data.subset_size too large for the data shrinks to the largest every cell can draw
     # (batch size lowered to fit, the preset's step count kept); false: an error naming those sizes
     fit_to_data: bool = True
@@ -102,7 +102,7 @@ def load_diagnose_config(preset: str = DEFAULT_PRESET, overrides: list[str] | tu
     """Typed defaults, then the preset's YAML, then dotted overrides (``seeds=5``)."""
     raw = raw_config([preset_path(preset)], overrides)
     try:
-        config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DiagnoseConfig), raw))
+        config = cast(DiagnoseConfig, OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DiagnoseConfig), raw)))
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", "") or ""
         message = str(error).splitlines()[0]

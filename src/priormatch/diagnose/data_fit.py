@@ -94,8 +94,7 @@ def _fit(run: PlannedRun, splits: DatasetSplits) -> RunFit:
     data, train = run.config.data, run.config.train
     largest = None
     if data.subset_size is not None:
-        largest = largest_subset_size(splits.train.y, splits.num_classes, imbalance_ratio=data.imbalance_ratio,
-                                      seed=data.class_order_seed)
+        largest = largest_subset_size(splits.train.y, splits.num_classes, imbalance_ratio=data.imbalance_ratio, seed=data.class_order_seed)
     try:
         subset = pretraining_subset(data, splits)
         make_sampler(data, splits.train.y[subset], batch_size=train.batch_size, seed=run.config.seed)

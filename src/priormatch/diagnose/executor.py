@@ -18,9 +18,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -72,9 +72,7 @@ def _running(runs) -> list[str]:
     return shown
 
 
-def execute_plan(
-    runs: list[PlannedRun], *, workers: int, log: Callable[[str], None] = tqdm.write
-) -> list[RunOutcome]:
+def execute_plan(runs: list[PlannedRun], *, workers: int, log: Callable[[str], None] = tqdm.write) -> list[RunOutcome]:
     """Bring every run to ``done``; returns one outcome per run (reused runs included)."""
     checks = check_cache(runs, log)
     todo = [run for run in runs if checks[run.key].state != "done"]

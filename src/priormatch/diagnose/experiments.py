@@ -17,8 +17,8 @@ vs class-imbalanced batches, balanced vs long-tailed data).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from priormatch.diagnose.config import DiagnoseConfig
 

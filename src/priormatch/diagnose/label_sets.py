@@ -8,8 +8,9 @@ like it, carries the ``untrained`` and ``raw_input`` baselines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,9 +31,7 @@ LABEL_SET_SOURCES: dict[str, Callable[[str | None], dict[str, DatasetSplits]]] =
 
 def load_label_set(data_name: str, path: str | None, label_set: str) -> DatasetSplits:
     if data_name not in LABEL_SET_SOURCES:
-        raise PriormatchError(
-            f"data set {data_name!r} has no extra label sets; extra label sets exist for: {', '.join(LABEL_SET_SOURCES)}"
-        )
+        raise PriormatchError(f"data set {data_name!r} has no extra label sets; extra label sets exist for: {', '.join(LABEL_SET_SOURCES)}")
     sets = LABEL_SET_SOURCES[data_name](path)
     if label_set not in sets:
         raise PriormatchError(f"data set {data_name!r} has no label set {label_set!r}; choose from {', '.join(sets)}")

@@ -15,9 +15,9 @@ directory's lock while it writes it (:mod:`priormatch.diagnose.worker`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 from omegaconf import OmegaConf
 
@@ -62,8 +62,10 @@ def training_warnings(plan: Plan) -> list[str]:
     for planned in plan.unique_runs():
         for message in recorded_warnings(RunDirectory(planned.run_dir)):
             runs_by_message.setdefault(message, []).append(planned.name)
-    return [f"Warning raised by {len(names)} run(s) ({names[0]}{', ...' if len(names) > 1 else ''}): {message}"
-            for message, names in runs_by_message.items()]
+    return [
+        f"Warning raised by {len(names)} run(s) ({names[0]}{', ...' if len(names) > 1 else ''}): {message}"
+        for message, names in runs_by_message.items()
+    ]
 
 
 def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, intro: list[str]) -> tuple[Document, dict[str, dict]]:
@@ -136,8 +138,16 @@ def _run_diagnose(config: DiagnoseConfig, out: Path, *, command: str, log: Calla
     write_html(document, out / "report.html")
     write_markdown(document, out / "report.md")
     write_json_atomic(
-        {"command": command, "wall_seconds": wall, "runs": len(outcomes), "trained_now": trained,
-         "missing_methods": plan.missing_methods, "warnings": run_warnings, "config": asdict(config), "experiments": summary},
+        {
+            "command": command,
+            "wall_seconds": wall,
+            "runs": len(outcomes),
+            "trained_now": trained,
+            "missing_methods": plan.missing_methods,
+            "warnings": run_warnings,
+            "config": asdict(config),
+            "experiments": summary,
+        },
         out / "summary.json",
     )
     log(f"diagnose: wrote {out / 'report.html'} and {out / 'report.md'} ({wall / 60:.1f} min)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -27,6 +28,10 @@ from priormatch.methods import SSLMethod
 from priormatch.training.checkpoint import checkpoint_entry, load_checkpoint, load_weights
 from priormatch.training.experiment import build_model, prepare_data
 from priormatch.training.views import make_views
+
+if TYPE_CHECKING:
+    from priormatch.training.config import RunConfig
+    from priormatch.training.experiment import PretrainingData
 
 DEFAULT_TEMPERATURE = 0.1
 
@@ -84,8 +89,8 @@ class _Assigner(nn.Module):
         super().__init__()
         self.encoder = method.evaluation_encoder()
         target = getattr(method, "target_projector", None)
-        self.projector = target if target is not None else method.projector
-        self.prototypes = method.prototypes.detach()
+        self.projector = cast(nn.Module, target if target is not None else method.projector)
+        self.prototypes = cast(Tensor, method.prototypes).detach()  # has_prototypes(method)
         self.temperature = float(getattr(getattr(method, "config", None), "temperature", DEFAULT_TEMPERATURE))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -94,7 +99,7 @@ class _Assigner(nn.Module):
         return torch.softmax(scores / self.temperature, dim=1)
 
 
-def load_trained_method(path: str | Path) -> tuple[SSLMethod, object, object]:
+def load_trained_method(path: str | Path) -> tuple[SSLMethod, RunConfig, PretrainingData]:
     """(method with the checkpoint's weights, run config, pretraining data) of a finished run."""
     run, config = load_run(path)
     data = prepare_data(config.data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from priormatch.diagnose.cache import label_evaluation_path
 from priormatch.diagnose.planner import PlannedRun
@@ -20,9 +20,7 @@ class RunResult:
     planned: PlannedRun
     evaluations: dict[str, dict[str, Any]]  # label set ("" = the data's own labels) -> eval record
 
-    def metric(
-        self, metric: str = "accuracy", *, probe: str = "linear", label_set: str = "", baseline: str = ""
-    ) -> Optional[float]:
+    def metric(self, metric: str = "accuracy", *, probe: str = "linear", label_set: str = "", baseline: str = "") -> float | None:
         """One number of one probe, e.g. ``metric("tail_accuracy", probe="knn")``; None if absent.
 
         baseline: "" for the trained encoder, or one of ``BASELINES`` for the same probe on the
@@ -73,7 +71,9 @@ def conditions(results: list[RunResult]) -> list[str]:
 
 def by_seed(results: list[RunResult], arm: str, condition: str, metric: str = "accuracy", **where: str) -> dict[int, float]:
     """seed -> the metric of one cell's runs (missing values left out): the unit of paired tests."""
-    found = {r.planned.seed: r.metric(metric, **where) for r in results if r.planned.cell.arm == arm and r.planned.cell.condition == condition}
+    found = {
+        r.planned.seed: r.metric(metric, **where) for r in results if r.planned.cell.arm == arm and r.planned.cell.condition == condition
+    }
     return {seed: value for seed, value in sorted(found.items()) if value is not None}
 
 

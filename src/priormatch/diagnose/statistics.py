@@ -10,9 +10,10 @@ although the cells' intervals overlap) or ``none`` (no detectable difference at 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 from scipy import stats

@@ -22,8 +22,9 @@ fractions; the text reports percentage points (pp).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -58,8 +59,15 @@ class Verdict:
     def record(self, claim: str) -> dict[str, Any]:
         """The machine-readable form in summary.json (NaN as null)."""
         number = lambda value: None if math.isnan(value) else float(value)  # noqa: E731
-        return {"claim": claim, "verdict": self.outcome, "alpha": self.alpha, "effect": number(self.effect),
-                "ci_low": number(self.ci_low), "ci_high": number(self.ci_high), "text": self.text}
+        return {
+            "claim": claim,
+            "verdict": self.outcome,
+            "alpha": self.alpha,
+            "effect": number(self.effect),
+            "ci_low": number(self.ci_low),
+            "ci_high": number(self.ci_high),
+            "text": self.text,
+        }
 
 
 def from_test(outcome: Outcome, text: str, test: OneSidedTest, alpha: float) -> Verdict:
@@ -79,8 +87,10 @@ def describe(test: OneSidedTest) -> str:
     if math.isnan(test.low):
         return f"{pp(test.effect)} (fewer than two units: no test)"
     level = 100 * (1 - 2 * test.alpha)
-    return (f"{pp(test.effect)} ({level:.4g}% interval {100 * test.low:+.1f} to {100 * test.high:+.1f}, one-sided level "
-            f"{test.alpha:.3g}; smallest effect detectable at 80% power: {100 * test.detectable:.1f} pp over {test.units} units)")
+    return (
+        f"{pp(test.effect)} ({level:.4g}% interval {100 * test.low:+.1f} to {100 * test.high:+.1f}, one-sided level "
+        f"{test.alpha:.3g}; smallest effect detectable at 80% power: {100 * test.detectable:.1f} pp over {test.units} units)"
+    )
 
 
 def directional_outcome(test: OneSidedTest) -> Outcome:
@@ -112,20 +122,30 @@ def learning_gate(gains: Mapping[str, Sequence[float]], alpha: float = ALPHA) ->
         if not values:
             failed.append(f"{arm} (no untrained-encoder baseline in eval.json; rerun `priormatch evaluate`)")
         elif not test.greater:
-            failed.append(f"{arm} ({pp(test.effect)} over the untrained encoder, lower bound {pp(test.low)})"
-                          if not math.isnan(test.low) else f"{arm} (one run: no interval)")
+            failed.append(
+                f"{arm} ({pp(test.effect)} over the untrained encoder, lower bound {pp(test.low)})"
+                if not math.isnan(test.low)
+                else f"{arm} (one run: no interval)"
+            )
     if not failed:
         return None
-    return ("Pretraining did not beat the untrained encoder by a margin whose one-sided "
-            f"{100 * (1 - alpha):.0f}% lower bound is above zero for: {'; '.join(failed)}. No claim is judged on such features.")
+    return (
+        "Pretraining did not beat the untrained encoder by a margin whose one-sided "
+        f"{100 * (1 - alpha):.0f}% lower bound is above zero for: {'; '.join(failed)}. No claim is judged on such features."
+    )
 
 
 # ---- claims ------------------------------------------------------------------------------------
 
 
 def batch_composition_verdict(
-    shuffled: Mapping[str, BySeed], imbalanced: Mapping[str, BySeed], reference: set[str], condition: str,
-    *, comparisons: int = 1, alpha: float = ALPHA,
+    shuffled: Mapping[str, BySeed],
+    imbalanced: Mapping[str, BySeed],
+    reference: set[str],
+    condition: str,
+    *,
+    comparisons: int = 1,
+    alpha: float = ALPHA,
 ) -> Verdict:
     """Claim 2: the drop under class-imbalanced batches is larger with a batch regulariser.
 
@@ -166,8 +186,10 @@ def prior_matching_verdict(
     tail_level = alpha / len(pairs)
     tests = {(c, arm): paired_test(paired_differences(cells[c][arm], cells[c][baseline]), tail_level) for c, arm in pairs}
     balanced_arms = [arm for arm in cells.get(balanced, {}) if arm != baseline and baseline in cells[balanced]]
-    balanced_tests = {arm: paired_test(paired_differences(cells[balanced][arm], cells[balanced][baseline]), alpha / max(1, len(balanced_arms)))
-                      for arm in balanced_arms}
+    balanced_tests = {
+        arm: paired_test(paired_differences(cells[balanced][arm], cells[balanced][baseline]), alpha / max(1, len(balanced_arms)))
+        for arm in balanced_arms
+    }
     sentences = [f"{c}: {arm} vs {baseline} {describe(tests[(c, arm)])}" for c, arm in pairs]
     sentences += [f"{balanced}: {arm} vs {baseline} {describe(t)}" for arm, t in balanced_tests.items()]
     helping = [t for t in tests.values() if t.greater]
@@ -180,12 +202,16 @@ def prior_matching_verdict(
     else:
         outcome = "inconclusive"
         deciding = max(tests.values(), key=lambda t: t.effect if not math.isnan(t.effect) else -math.inf)
-    note = (f" Every arm is tested (Bonferroni over {len(pairs)} long-tailed comparisons), so no arm is picked on the "
-            "test numbers; the effect recorded is the comparison that decides the verdict.")
+    note = (
+        f" Every arm is tested (Bonferroni over {len(pairs)} long-tailed comparisons), so no arm is picked on the "
+        "test numbers; the effect recorded is the comparison that decides the verdict."
+    )
     return from_test(outcome, "; ".join(sentences) + "." + note, deciding, alpha)
 
 
-def overlay_verdict(digit: Mapping[str, BySeed], clothing: Mapping[str, BySeed], baseline: str, candidate: str, *, alpha: float = ALPHA) -> Verdict:
+def overlay_verdict(
+    digit: Mapping[str, BySeed], clothing: Mapping[str, BySeed], baseline: str, candidate: str, *, alpha: float = ALPHA
+) -> Verdict:
     """Claim 5: the uniform prior loses the power-law digit; the matched power-law prior keeps it."""
     digits = paired_test(paired_differences(digit[candidate], digit[baseline]), alpha)
     clothes = paired_test(paired_differences(clothing[candidate], clothing[baseline]), alpha)
@@ -227,7 +253,9 @@ def uniform_usage_verdict(method: str, usage_entropy: BySeed, class_entropy: flo
         f"{test.effect:+.3f} (interval {test.low:+.3f} to {test.high:+.3f}, one-sided level {alpha:g})."
     )
     outcome = directional_outcome(test)
-    tail = {"agrees": " Usage is spread more evenly than the classes: the hidden uniform prior.",
-            "disagrees": " Usage is less even than the classes: the uniform prior is not visible here.",
-            "inconclusive": ""}[outcome]
+    tail = {
+        "agrees": " Usage is spread more evenly than the classes: the hidden uniform prior.",
+        "disagrees": " Usage is less even than the classes: the uniform prior is not visible here.",
+        "inconclusive": "",
+    }[outcome]
     return from_test(outcome, text + tail, test, alpha)

@@ -7,8 +7,9 @@ of one sample's shape, (C, H, W) for images or (C, T) for series.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -42,9 +43,7 @@ def _build_vit(config: ViTConfig, input_shape: tuple[int, ...]) -> TransformerEn
     patch_size = config.patch_size or auto_patch_size(input_shape)
     stem = ImagePatchStem(input_shape[0], patch_size=patch_size, embed_dim=config.embed_dim)
     stem.num_patches(input_shape)  # fail now, naming the sizes, if H or W does not fit the patches
-    return TransformerEncoder(
-        stem, embed_dim=config.embed_dim, depth=config.depth, heads=config.heads, mlp_ratio=config.mlp_ratio
-    )
+    return TransformerEncoder(stem, embed_dim=config.embed_dim, depth=config.depth, heads=config.heads, mlp_ratio=config.mlp_ratio)
 
 
 def _build_cnn(config: CNNConfig, input_shape: tuple[int, ...]) -> ConvNet2d:
@@ -60,9 +59,7 @@ def _build_cnn(config: CNNConfig, input_shape: tuple[int, ...]) -> ConvNet2d:
 def _build_series_transformer(config: SeriesTransformerConfig, input_shape: tuple[int, ...]) -> TransformerEncoder:
     stem = SeriesPatchStem(input_shape[0], patch_length=config.patch_length, embed_dim=config.embed_dim)
     stem.num_patches(input_shape)  # fail now if the series are shorter than one patch
-    return TransformerEncoder(
-        stem, embed_dim=config.embed_dim, depth=config.depth, heads=config.heads, mlp_ratio=config.mlp_ratio
-    )
+    return TransformerEncoder(stem, embed_dim=config.embed_dim, depth=config.depth, heads=config.heads, mlp_ratio=config.mlp_ratio)
 
 
 def _build_conv1d(config: Conv1dConfig, input_shape: tuple[int, ...]) -> DilatedConvNet1d:

@@ -56,9 +56,7 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def block_shape(
-    grid: tuple[int, int], scale: float, aspect_ratio: float, *, max_shape: tuple[int, int]
-) -> tuple[int, int]:
+def block_shape(grid: tuple[int, int], scale: float, aspect_ratio: float, *, max_shape: tuple[int, int]) -> tuple[int, int]:
     """(h, w) of a block covering ``scale`` of the ``grid`` tokens with h / w = ``aspect_ratio``
     (rows = 1: w = scale * T), each side in 1 .. max_shape."""
     rows, cols = grid
@@ -137,6 +135,4 @@ def sample_block_masks(
     context_mask = _covered(place_blocks(batch, 1, grid, context, generator), num_tokens) & outside_targets
     empty = ~context_mask.any(dim=1, keepdim=True)
     context_mask = torch.where(empty, outside_targets, context_mask)
-    return BlockMasks(
-        targets=targets.to(device), context=truncate_context(context_mask, generator).to(device), block_shape=target
-    )
+    return BlockMasks(targets=targets.to(device), context=truncate_context(context_mask, generator).to(device), block_shape=target)

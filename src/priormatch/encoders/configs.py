@@ -7,7 +7,7 @@ channels (and sizes) come from the data set at build time, never from the config
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from priormatch.errors import PriormatchError
 from priormatch.validation import (
@@ -33,7 +33,7 @@ class ViTConfig:
     multiples of patch_size (e.g. 14x14 focal crops, 4 tokens). embed_dim must be divisible by 4."""
 
     name: str = "vit"
-    patch_size: Optional[int] = None  # None: a quarter of the image side (28 -> 7, 8 -> 2): 16 tokens
+    patch_size: int | None = None  # None: a quarter of the image side (28 -> 7, 8 -> 2): 16 tokens
     embed_dim: int = 128  # CPU-sized: ViT-Tiny is 192 wide and 12 deep
     depth: int = 4
     heads: int = 4  # 32 dims per head
@@ -103,9 +103,7 @@ def _check_transformer(config: ViTConfig | SeriesTransformerConfig, *, position_
     """Widths, heads and depth; ``position_unit``: what embed_dim must be a multiple of (sin-cos positions)."""
     check_width("encoder.embed_dim", config.embed_dim, minimum=position_unit)
     if config.embed_dim % position_unit:
-        raise PriormatchError(
-            f"encoder.embed_dim={config.embed_dim} must be a multiple of {position_unit} (sin-cos positions)"
-        )
+        raise PriormatchError(f"encoder.embed_dim={config.embed_dim} must be a multiple of {position_unit} (sin-cos positions)")
     check_depth("encoder.depth", config.depth)
     check_int_between("encoder.heads", config.heads, 1, config.embed_dim)
     if config.embed_dim % config.heads:
@@ -127,9 +125,7 @@ def _check_cnn(config: CNNConfig) -> None:
     check_width("encoder.embed_dim", config.embed_dim)
     strides = list(config.strides)
     if len(strides) != len(widths) + 1 or any(s not in (1, 2) for s in strides):
-        raise PriormatchError(
-            f"encoder.strides={strides} must hold len(encoder.widths) + 1 = {len(widths) + 1} values of 1 or 2"
-        )
+        raise PriormatchError(f"encoder.strides={strides} must hold len(encoder.widths) + 1 = {len(widths) + 1} values of 1 or 2")
     check_int_between("encoder.mask_patch", config.mask_patch, 1, MAX_PATCH)
     channels = [*widths, config.embed_dim]
     _check_parameter_count(sum(9 * a * b for a, b in zip(channels[:-1], channels[1:])), "encoder.widths or encoder.embed_dim")

@@ -27,16 +27,12 @@ class Encoder(Protocol):
     embed_dim: int
     supports_token_masking: bool
 
-    def forward(
-        self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def forward(self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None) -> Tensor:
         """``x`` (B, C, H, W) or (B, C, T) -> (B, embed_dim); ``mask_ratio`` in [0, 1) hides that
         share of the input (random per sample, drawn from ``generator``); 0 draws nothing."""
         ...
 
-    def __call__(
-        self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None
-    ) -> Tensor: ...
+    def __call__(self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None) -> Tensor: ...
 
 
 @runtime_checkable
@@ -45,16 +41,12 @@ class TokenEncoder(Encoder, Protocol):
 
     patch_dim: int
 
-    def tokens(
-        self, x: Tensor, *, replace: Tensor | None = None, mask_token: Tensor | None = None
-    ) -> Tensor:
+    def tokens(self, x: Tensor, *, replace: Tensor | None = None, mask_token: Tensor | None = None) -> Tensor:
         """Patch embeddings plus positions (B, T, D); where ``replace`` (B, T) is True the patch
         embedding is first replaced by ``mask_token`` (D,), so masked tokens keep their position."""
         ...
 
-    def encode(
-        self, tokens: Tensor, *, keep: Tensor | None = None, return_layers: bool = False
-    ) -> Tensor | tuple[Tensor, list[Tensor]]:
+    def encode(self, tokens: Tensor, *, keep: Tensor | None = None, return_layers: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
         """``tokens`` (B, T, D), ``keep`` (B, T_keep) indices -> final-normed (B, 1 + T_keep, D),
         CLS first; with ``return_layers`` also each block's output (B, 1 + T_keep, D), un-normed."""
         ...

@@ -65,8 +65,10 @@ class DilatedConvNet1d(nn.Module):
         self.input_proj = nn.Conv1d(in_channels + 1, hidden, 1)
         outs = [hidden] * (depth - 1) + [embed_dim]
         self.blocks = nn.Sequential(
-            *(DilatedResidualBlock(c_in, c_out, kernel=kernel, dilation=2**i)
-              for i, (c_in, c_out) in enumerate(zip([hidden] + outs[:-1], outs)))
+            *(
+                DilatedResidualBlock(c_in, c_out, kernel=kernel, dilation=2**i)
+                for i, (c_in, c_out) in enumerate(zip([hidden] + outs[:-1], outs))
+            )
         )
 
     @property
@@ -74,9 +76,7 @@ class DilatedConvNet1d(nn.Module):
         """Time steps seen by one output step: 1 + 2 (kernel - 1) (2^depth - 1)."""
         return 1 + 2 * (self.kernel - 1) * (2**self.depth - 1)
 
-    def forward(
-        self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def forward(self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None) -> Tensor:
         """(B, C, T) -> (B, embed_dim); ``mask_ratio`` marks that share of segments missing."""
         check_mask_ratio(mask_ratio)
         self._check_series(x)

@@ -45,9 +45,7 @@ class ConvNet2d(nn.Module):
         if any(w < 1 for w in widths):
             raise PriormatchError(f"widths must all be >= 1, got {tuple(widths)}")
         if len(strides) != len(widths) + 1 or any(s not in (1, 2) for s in strides):
-            raise PriormatchError(
-                f"strides must hold len(widths) + 1 = {len(widths) + 1} values of 1 or 2, got {tuple(strides)}"
-            )
+            raise PriormatchError(f"strides must hold len(widths) + 1 = {len(widths) + 1} values of 1 or 2, got {tuple(strides)}")
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.mask_patch = mask_patch
@@ -62,9 +60,7 @@ class ConvNet2d(nn.Module):
             h, w = x.shape[-2:]
             raise PriormatchError(f"image size {h}x{w} is too small; use views of at least {MIN_SIZE}x{MIN_SIZE}")
 
-    def forward(
-        self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def forward(self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None) -> Tensor:
         """(B, C, H, W) -> (B, embed_dim); ``mask_ratio`` zeroes that share of input cells."""
         check_mask_ratio(mask_ratio)
         self._check_input(x)

@@ -51,6 +51,7 @@ def _init_as_linear(conv: nn.Conv1d | nn.Conv2d) -> None:
     """Xavier-uniform on the flattened (embed_dim, patch_dim) weight, zero bias: patch tokens start
     on the same scale as the sin-cos positions (as in MAE's patch embedding)."""
     nn.init.xavier_uniform_(conv.weight.view(conv.weight.shape[0], -1))
+    assert conv.bias is not None  # the stems' convolutions have a bias
     nn.init.zeros_(conv.bias)
 
 
@@ -136,8 +137,7 @@ class SeriesPatchStem(nn.Module):
             raise PriormatchError(f"series has {c} channels, the encoder has in_channels={self.in_channels}")
         if t < self.patch_length:
             raise PriormatchError(
-                f"series length {t} is shorter than patch_length={self.patch_length}; "
-                f"use patch_length <= {t} or longer series/crops"
+                f"series length {t} is shorter than patch_length={self.patch_length}; use patch_length <= {t} or longer series/crops"
             )
         return math.ceil(t / self.patch_length)
 

@@ -69,9 +69,7 @@ class TransformerEncoder(nn.Module):
 
     supports_token_masking = True
 
-    def __init__(
-        self, stem: PatchStem, *, embed_dim: int, depth: int, heads: int, mlp_ratio: float = 4.0
-    ) -> None:
+    def __init__(self, stem: PatchStem, *, embed_dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> None:
         super().__init__()
         if stem.embed_dim != embed_dim:
             raise PriormatchError(f"embed_dim={embed_dim} must equal the stem's {stem.embed_dim}")
@@ -82,9 +80,7 @@ class TransformerEncoder(nn.Module):
         self.patch_dim = stem.patch_dim
         self.cls_token = nn.Parameter(torch.zeros(embed_dim))
         nn.init.trunc_normal_(self.cls_token, std=INIT_STD, a=-2 * INIT_STD, b=2 * INIT_STD)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(embed_dim, heads=heads, mlp_ratio=mlp_ratio) for _ in range(depth)
-        )
+        self.blocks = nn.ModuleList(TransformerBlock(embed_dim, heads=heads, mlp_ratio=mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim)
 
     def num_patches(self, x_shape: tuple[int, ...]) -> int:
@@ -103,9 +99,7 @@ class TransformerEncoder(nn.Module):
         """Positional embeddings (T, D) of the patch grid of ``x``."""
         return self.stem.positions(x)
 
-    def tokens(
-        self, x: Tensor, *, replace: Tensor | None = None, mask_token: Tensor | None = None
-    ) -> Tensor:
+    def tokens(self, x: Tensor, *, replace: Tensor | None = None, mask_token: Tensor | None = None) -> Tensor:
         """Patch embeddings (replaced by ``mask_token`` (D,) where ``replace`` (B, T) is True),
         plus positions -> (B, T, D)."""
         tokens = self.stem(x)  # (B, T, D)
@@ -118,18 +112,12 @@ class TransformerEncoder(nn.Module):
         return tokens + self.stem.positions(x).to(tokens.dtype)
 
     @overload
-    def encode(
-        self, tokens: Tensor, *, keep: Tensor | None = ..., return_layers: Literal[False] = ...
-    ) -> Tensor: ...
+    def encode(self, tokens: Tensor, *, keep: Tensor | None = ..., return_layers: Literal[False] = ...) -> Tensor: ...
 
     @overload
-    def encode(
-        self, tokens: Tensor, *, keep: Tensor | None = ..., return_layers: Literal[True]
-    ) -> tuple[Tensor, list[Tensor]]: ...
+    def encode(self, tokens: Tensor, *, keep: Tensor | None = ..., return_layers: Literal[True]) -> tuple[Tensor, list[Tensor]]: ...
 
-    def encode(
-        self, tokens: Tensor, *, keep: Tensor | None = None, return_layers: bool = False
-    ) -> Tensor | tuple[Tensor, list[Tensor]]:
+    def encode(self, tokens: Tensor, *, keep: Tensor | None = None, return_layers: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
         """(B, T, D) tokens, optional kept indices (B, T_keep) -> final-normed (B, 1 + T_keep, D)
         with CLS first; ``return_layers`` adds each block's output (B, 1 + T_keep, D), un-normed."""
         b, _, d = tokens.shape
@@ -144,9 +132,7 @@ class TransformerEncoder(nn.Module):
         out = self.norm(x)
         return (out, layers) if return_layers else out
 
-    def forward(
-        self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def forward(self, x: Tensor, *, mask_ratio: float = 0.0, generator: torch.Generator | None = None) -> Tensor:
         """(B, C, ...) -> (B, D) CLS representation; drops ``mask_ratio`` of the patch tokens."""
         check_mask_ratio(mask_ratio)
         tokens = self.tokens(x)  # (B, T, D)

@@ -47,6 +47,7 @@ def extract_features(
                 features = np.empty((len(x), out.shape[1]), dtype=np.float32)
             _check_finite(out, start)
             features[start : start + len(out)] = out
+    assert features is not None  # _check_inputs: x is not empty
     return features
 
 
@@ -62,9 +63,7 @@ def _encode(encoder: Callable[[Tensor], Tensor], batch: Tensor) -> np.ndarray:
     return out.detach().to("cpu", torch.float32).numpy()
 
 
-def _to_device(
-    chunk: np.ndarray, transform: Callable[[Tensor], Tensor] | None, device: str | torch.device
-) -> Tensor:
+def _to_device(chunk: np.ndarray, transform: Callable[[Tensor], Tensor] | None, device: str | torch.device) -> Tensor:
     """One batch as a tensor on the device: raw dtype through ``transform``, else float32."""
     batch = torch.from_numpy(np.array(chunk, copy=True)).to(device)  # copy: reads a memmap slice
     return transform(batch) if transform is not None else batch.float()
@@ -75,16 +74,14 @@ def _check_finite(out: np.ndarray, start: int) -> None:
     if bad.any():
         index = start + int(np.flatnonzero(bad)[0])
         raise PriormatchError(
-            f"features of sample {index} are NaN/inf; check x[{index}] for NaN inputs "
-            "or the checkpoint for diverged training"
+            f"features of sample {index} are NaN/inf; check x[{index}] for NaN inputs or the checkpoint for diverged training"
         )
 
 
 def _check_inputs(x: np.ndarray, batch_size: int) -> None:
     if not isinstance(x, np.ndarray) or x.ndim < 1 or len(x) == 0:
         raise PriormatchError(
-            f"x must be a non-empty NumPy array (n, *sample_shape), got {type(x).__name__} "
-            f"of shape {getattr(x, 'shape', None)}"
+            f"x must be a non-empty NumPy array (n, *sample_shape), got {type(x).__name__} of shape {getattr(x, 'shape', None)}"
         )
     if batch_size < 1:
         raise PriormatchError(f"batch_size={batch_size}; pass a positive batch size")

@@ -44,9 +44,7 @@ def split_groups(class_rank: np.ndarray) -> dict[str, list[int]]:
     }
 
 
-def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, *, num_classes: int, class_rank: np.ndarray
-) -> dict:
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, *, num_classes: int, class_rank: np.ndarray) -> dict:
     """Accuracy, balanced accuracy, macro-F1, per-class and head/medium/tail accuracy.
 
     y_true, y_pred: (n,) integer labels in [0, num_classes).
@@ -64,9 +62,7 @@ def classification_metrics(
     """
     y_true, y_pred = _check_labels(y_true, y_pred, num_classes)
     if len(class_rank) != num_classes:
-        raise PriormatchError(
-            f"class_rank has {len(class_rank)} entries but num_classes={num_classes}; pass one rank per class"
-        )
+        raise PriormatchError(f"class_rank has {len(class_rank)} entries but num_classes={num_classes}; pass one rank per class")
     groups = split_groups(class_rank)
     confusion = confusion_matrix(y_true, y_pred, num_classes)
     per_class = _per_class_accuracy(confusion)
@@ -121,16 +117,13 @@ def _check_labels(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> t
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.ndim != 1 or y_true.shape != y_pred.shape or y_true.size == 0:
-        raise PriormatchError(
-            f"y_true {y_true.shape} and y_pred {y_pred.shape} must be non-empty 1-D arrays of equal length"
-        )
+        raise PriormatchError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be non-empty 1-D arrays of equal length")
     for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
         if not np.issubdtype(labels.dtype, np.integer):
             raise PriormatchError(f"{name} has dtype {labels.dtype}; pass integer class labels")
         if labels.min() < 0 or labels.max() >= num_classes:
             raise PriormatchError(
-                f"{name} has labels in [{labels.min()}, {labels.max()}] outside [0, {num_classes}); "
-                "check num_classes or remap the labels"
+                f"{name} has labels in [{labels.min()}, {labels.max()}] outside [0, {num_classes}); check num_classes or remap the labels"
             )
     return y_true.astype(np.int64), y_pred.astype(np.int64)
 
@@ -140,7 +133,5 @@ def _check_class_rank(class_rank: np.ndarray) -> np.ndarray:
     rank = np.asarray(class_rank)
     num_classes = rank.size
     if rank.ndim != 1 or num_classes == 0 or not np.array_equal(np.sort(rank), np.arange(num_classes)):
-        raise PriormatchError(
-            f"class_rank must be a permutation of 0..K-1 (rank 0 = most frequent class), got {rank.tolist()[:10]}"
-        )
+        raise PriormatchError(f"class_rank must be a permutation of 0..K-1 (rank 0 = most frequent class), got {rank.tolist()[:10]}")
     return rank.astype(np.int64)

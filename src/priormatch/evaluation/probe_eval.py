@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from priormatch.errors import PriormatchError
 from priormatch.evaluation.metrics import GROUP_NAMES, classification_metrics
@@ -81,9 +81,7 @@ def evaluate_features(
         with threadpool_limits(limits=1, user_api="blas"), counting_convergence(progress is not None) as unconverged:
             probe = _make_probe(name, random_state, (probe_params or {}).get(name, {})).fit(train_features, train_labels)
             predictions = probe.predict(test_features)
-        results[name] = classification_metrics(
-            test_labels, predictions, num_classes=num_classes, class_rank=class_rank
-        )
+        results[name] = classification_metrics(test_labels, predictions, num_classes=num_classes, class_rank=class_rank)
         if progress is not None:
             _report_probe(progress, f"{label} {name}".strip(), results[name], train_features.shape, unconverged[0], start)
     return results
@@ -107,9 +105,7 @@ def counting_convergence(active: bool) -> Iterator[list[int]]:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
-def _report_probe(
-    progress: ProbeProgress, name: str, metrics: dict, train_shape: tuple[int, ...], unconverged: int, start: float
-) -> None:
+def _report_probe(progress: ProbeProgress, name: str, metrics: dict, train_shape: tuple[int, ...], unconverged: int, start: float) -> None:
     """One progress line for a fitted probe; its unconverged fits are added to ``progress``."""
     note = ""
     if unconverged:
@@ -197,10 +193,7 @@ def _per_class_lines(results: dict[str, dict], names: list[str], groups: dict[st
 def _aligned(rows: list[list[str]], left: int = 1) -> list[str]:
     """Left-align the first ``left`` columns, right-align the others, two spaces apart."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(w) if i < left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-        for row in rows
-    ]
+    return ["  ".join(cell.ljust(w) if i < left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
 
 
 def _percent(value: float | None) -> str:
@@ -223,6 +216,5 @@ def _check_label_range(labels: np.ndarray, num_classes: int, name: str) -> None:
     labels = np.asarray(labels)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise PriormatchError(
-            f"{name} has labels in [{labels.min()}, {labels.max()}] outside [0, {num_classes}); "
-            "check num_classes or remap the labels"
+            f"{name} has labels in [{labels.min()}, {labels.max()}] outside [0, {num_classes}); check num_classes or remap the labels"
         )

@@ -130,8 +130,7 @@ class KNNProbe(ClassifierMixin, BaseEstimator):
         """Store the L2-normalised (n, D) features and their (n,) labels; returns self."""
         if self.k < 1 or self.temperature <= 0 or self.chunk_size < 1:
             raise PriormatchError(
-                f"KNNProbe got k={self.k}, temperature={self.temperature}, chunk_size={self.chunk_size}; "
-                "all must be positive"
+                f"KNNProbe got k={self.k}, temperature={self.temperature}, chunk_size={self.chunk_size}; all must be positive"
             )
         features, labels = _check_fit_inputs(features, labels, "KNNProbe")
         self.classes_, self.train_codes_ = np.unique(labels, return_inverse=True)
@@ -223,8 +222,10 @@ class SVMProbe(ClassifierMixin, BaseEstimator):
 
     def protocol(self) -> str:
         """One line naming how this probe is fitted (for tables and eval.json)."""
-        search = "every row" if self.max_search_samples is None else (
-            f"<= {self.max_search_samples} rows (above that without inf, refit on every row)"
+        search = (
+            "every row"
+            if self.max_search_samples is None
+            else (f"<= {self.max_search_samples} rows (above that without inf, refit on every row)")
         )
         return (
             f"TS2Vec SVM rule: RBF SVC, C=inf below 50 rows or 5 per class, else C in {{1e-4..1e4, inf}} by "
@@ -263,9 +264,7 @@ def stratified_subsample(
     them when ``max_samples`` is ``None`` or at least n."""
     if max_samples is None or len(labels) <= max_samples:
         return features, labels
-    sub_features, _, sub_labels, _ = train_test_split(
-        features, labels, train_size=max_samples, stratify=labels, random_state=random_state
-    )
+    sub_features, _, sub_labels, _ = train_test_split(features, labels, train_size=max_samples, stratify=labels, random_state=random_state)
     return sub_features, sub_labels
 
 
@@ -290,9 +289,7 @@ def _check_features(features: np.ndarray, num_features: int | None = None) -> np
         )
     if not np.isfinite(features).all():
         row = int(np.flatnonzero(~np.isfinite(features).all(axis=1))[0])
-        raise PriormatchError(
-            f"features row {row} is not finite; re-extract features (NaN inputs or diverged training?)"
-        )
+        raise PriormatchError(f"features row {row} is not finite; re-extract features (NaN inputs or diverged training?)")
     return features
 
 
@@ -302,8 +299,7 @@ def _check_fit_inputs(features: np.ndarray, labels: np.ndarray, probe: str) -> t
     labels = np.asarray(labels)
     if labels.shape != (features.shape[0],):
         raise PriormatchError(
-            f"{probe}: labels have shape {labels.shape} but features have {features.shape[0]} rows; "
-            "pass one label per row"
+            f"{probe}: labels have shape {labels.shape} but features have {features.shape[0]} rows; pass one label per row"
         )
     if np.unique(labels).size < 2:
         raise PriormatchError(f"{probe}: training labels hold a single class; pass samples of at least two classes")

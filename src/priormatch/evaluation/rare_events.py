@@ -68,9 +68,7 @@ def event_detection(
     }
 
 
-def nearest_mean_predictions(
-    train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray
-) -> np.ndarray:
+def nearest_mean_predictions(train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray) -> np.ndarray:
     """(m,) label of the nearest class mean (cosine, L2-normalised features and means)."""
     classes = np.unique(train_labels)
     train = torch.nn.functional.normalize(torch.as_tensor(train_features, dtype=torch.float32), dim=1)
@@ -98,9 +96,7 @@ def few_shot_recall(
     rng = np.random.default_rng(seed)
     recalls = []
     for _ in range(episodes):
-        rows = np.concatenate([
-            rng.permutation(np.flatnonzero(train_labels == c))[:shots] for c in np.unique(train_labels)
-        ])
+        rows = np.concatenate([rng.permutation(np.flatnonzero(train_labels == c))[:shots] for c in np.unique(train_labels)])
         predictions = nearest_mean_predictions(train_features[rows], train_labels[rows], test_features)
         recalls.append(np.mean([np.mean(predictions[test_labels == c] == c) for c in present]))
     return float(np.mean(recalls))
@@ -124,10 +120,7 @@ def rare_event_metrics(
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
     events = split_groups(class_rank)["tail"]
     detection = event_detection(train_features, train_labels, test_features, test_labels, events, k)
-    recall = {
-        str(n): few_shot_recall(train_features, train_labels, test_features, test_labels, events, n, episodes, seed)
-        for n in shots
-    }
+    recall = {str(n): few_shot_recall(train_features, train_labels, test_features, test_labels, events, n, episodes, seed) for n in shots}
     return {**detection, "tail_recall_at_k": recall, "event_classes": [int(c) for c in events]}
 
 

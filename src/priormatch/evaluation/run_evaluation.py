@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from priormatch.encoders import build_encoder
+from priormatch.evaluation import rare_events
 from priormatch.evaluation.baselines import (
     BASELINES,
     PROBE_PARAMS,
@@ -32,7 +34,6 @@ from priormatch.evaluation.baselines import (
     initial_evaluation_encoder,
     raw_input_features,
 )
-from priormatch.evaluation import rare_events
 from priormatch.evaluation.features import extract_features
 from priormatch.evaluation.probe_eval import (
     ProbeProgress,
@@ -79,9 +80,7 @@ def encoder_features(config: RunConfig, data: PretrainingData, encoder: nn.Modul
 FeatureSets = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (train (n, D), test (m, D)) features
 
 
-def feature_sets(
-    run: RunDirectory, config: RunConfig, data: PretrainingData, train_x: np.ndarray, test_x: np.ndarray
-) -> FeatureSets:
+def feature_sets(run: RunDirectory, config: RunConfig, data: PretrainingData, train_x: np.ndarray, test_x: np.ndarray) -> FeatureSets:
     """Train and test features of ``trained`` (the run's encoder) and of each of ``BASELINES``.
 
     train_x: (n, *sample_shape) the probe's labelled inputs; test_x: (m, *sample_shape).
@@ -115,9 +114,17 @@ def probe_feature_sets(
     configured = configured_probe_params(evaluation)
     return {
         name: evaluate_features(
-            train, train_labels, test, test_labels, num_classes=num_classes, class_rank=class_rank,
-            probes=baseline_probe_names(probes) if name in BASELINES else tuple(probes), random_state=random_state,
-            probe_params={**configured, **PROBE_PARAMS.get(name, {})}, progress=progress, label=name,
+            train,
+            train_labels,
+            test,
+            test_labels,
+            num_classes=num_classes,
+            class_rank=class_rank,
+            probes=baseline_probe_names(probes) if name in BASELINES else tuple(probes),
+            random_state=random_state,
+            probe_params={**configured, **PROBE_PARAMS.get(name, {})},
+            progress=progress,
+            label=name,
         )
         for name, (train, test) in sets.items()
     }
@@ -176,8 +183,10 @@ def evaluate_run(path: str | Path, *, probes: Sequence[str] | None = None, verbo
     start = time.perf_counter()
     sets = feature_sets(run, config, data, train_split.x[probe_rows], test_split.x)
     if progress is not None:
-        progress.write(f"evaluate: features of {len(probe_rows)} probe-training and {len(test_split)} test samples "
-                       f"(trained and untrained encoder, raw inputs) in {time.perf_counter() - start:.1f} s")
+        progress.write(
+            f"evaluate: features of {len(probe_rows)} probe-training and {len(test_split)} test samples "
+            f"(trained and untrained encoder, raw inputs) in {time.perf_counter() - start:.1f} s"
+        )
     results = probe_feature_sets(
         sets,
         train_split.y[probe_rows],

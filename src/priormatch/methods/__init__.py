@@ -5,8 +5,9 @@ Every method wraps an encoder of the encoder contract and follows :class:`SSLMet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 

@@ -41,9 +41,11 @@ class AdaptivePrior(nn.Module):
     Buffers: ``usage`` (K,), ``tau`` () the exponent of the prior in use, ``steps`` () steps observed.
     """
 
-    def __init__(
-        self, num_prototypes: int, *, momentum: float, warmup_steps: int, tau_max: float, entropy_floor: float
-    ) -> None:
+    usage: Tensor
+    tau: Tensor
+    steps: Tensor
+
+    def __init__(self, num_prototypes: int, *, momentum: float, warmup_steps: int, tau_max: float, entropy_floor: float) -> None:
         super().__init__()
         self.momentum = momentum
         self.warmup_steps = warmup_steps

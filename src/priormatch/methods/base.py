@@ -49,9 +49,7 @@ class SSLMethod(nn.Module):
     view_spec: ViewSpec
     encoder: nn.Module
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         raise NotImplementedError
 
     def teacher_modules(self) -> list[nn.Module]:

@@ -19,6 +19,7 @@ the FFN output before the last residual connection).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -28,8 +29,11 @@ from priormatch.encoders.transformer import INIT_STD
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
-from priormatch.objectives.data2vec import data2vec_loss, data2vec_targets
+from priormatch.objectives.data2vec import TargetNorm, data2vec_loss, data2vec_targets
 from priormatch.validation import check_choice, check_depth, check_non_negative, check_range
+
+if TYPE_CHECKING:
+    from priormatch.encoders.transformer import TransformerEncoder
 
 
 @dataclass
@@ -61,7 +65,10 @@ def validate_data2vec_config(config: Data2VecConfig, depth: int | None = None) -
 class Data2Vec(SSLMethod):
     """data2vec around a token encoder (``TransformerEncoder``)."""
 
-    def __init__(self, encoder: nn.Module, config: Data2VecConfig) -> None:
+    encoder: TransformerEncoder
+    teacher: TransformerEncoder
+
+    def __init__(self, encoder: TransformerEncoder, config: Data2VecConfig) -> None:
         super().__init__()
         validate_data2vec_config(config, depth=len(encoder.blocks))
         self.config = config
@@ -81,9 +88,7 @@ class Data2Vec(SSLMethod):
     def update_teacher(self, momentum: float) -> None:
         ema_update_(self.teacher, self.encoder, momentum)
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (x,) = global_views  # (B, C, ...), the same view for teacher and student
         b, t = x.shape[0], self.encoder.num_patches(tuple(x.shape))
         masked = random_hidden_mask(b, t, self.config.mask_ratio, generator, device=x.device)  # (B, T)
@@ -98,8 +103,9 @@ class Data2Vec(SSLMethod):
         """(B, T, D) teacher targets of every patch position from the unmasked input."""
         _, layers = self.teacher.encode(self.encoder.tokens(x), return_layers=True)
         patch_layers = [layer[:, 1:] for layer in layers]  # drop CLS
-        return data2vec_targets(patch_layers, top_k=self.config.top_k_blocks, norm=self.config.target_norm)
+        norm = cast(TargetNorm, self.config.target_norm)  # checked by validate_data2vec_config
+        return data2vec_targets(patch_layers, top_k=self.config.top_k_blocks, norm=norm)
 
 
 def build_data2vec(config: Data2VecConfig, encoder: nn.Module, data: DataInfo) -> Data2Vec:
-    return Data2Vec(encoder, config)
+    return Data2Vec(cast("TransformerEncoder", encoder), config)

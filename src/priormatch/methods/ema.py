@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import torch
 from torch import nn
 
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
-def frozen_copy(module: nn.Module) -> nn.Module:
+
+def frozen_copy(module: ModuleT) -> ModuleT:
     """A deep copy of ``module`` with every parameter frozen (``requires_grad=False``)."""
     teacher = copy.deepcopy(module)
     for parameter in teacher.parameters():
@@ -34,9 +37,9 @@ def ema_update_(teacher: nn.Module, student: nn.Module, momentum: float, *, norm
     for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
         t.lerp_(s.detach(), 1.0 - momentum)
     own = normalisation_buffers(teacher) if normalisation_statistics == "own" else set()
-    for (name, t), s in zip(teacher.named_buffers(), student.buffers(), strict=True):
+    for (name, teacher_buffer), student_buffer in zip(teacher.named_buffers(), student.buffers(), strict=True):
         if name not in own:
-            t.copy_(s)
+            teacher_buffer.copy_(student_buffer)
 
 
 def normalisation_buffers(module: nn.Module) -> set[str]:

@@ -35,6 +35,7 @@ so the prior question can be asked of a JEPA; without it a JEPA has no batch reg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -45,7 +46,14 @@ from priormatch.encoders.transformer import INIT_STD, init_transformer_weights
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
-from priormatch.methods.prior_head import PriorHeadConfig, attach_prior_head, head_metrics, head_prior, head_terms, validate_prior_head_config
+from priormatch.methods.prior_head import (
+    PriorHeadConfig,
+    attach_prior_head,
+    head_metrics,
+    head_prior,
+    head_terms,
+    validate_prior_head_config,
+)
 from priormatch.objectives.latent_prediction import gather_blocks, latent_prediction_loss, latent_targets, per_dimension_std
 from priormatch.validation import (
     MAX_RATIO,
@@ -58,6 +66,10 @@ from priormatch.validation import (
     check_range,
     check_width,
 )
+
+if TYPE_CHECKING:
+    from priormatch.encoders.transformer import TransformerEncoder
+    from priormatch.methods.projection import ProjectionHead
 
 MAX_TARGET_BLOCKS = 64  # method.num_target_blocks (I-JEPA: 4); each needs a token of its own
 
@@ -140,7 +152,13 @@ class LatentPredictor(nn.Module):
 class JEPA(SSLMethod):
     """JEPA around a token encoder (``TransformerEncoder``: series or image patches)."""
 
-    def __init__(self, encoder: nn.Module, config: JEPAConfig, prior: Tensor | None) -> None:
+    encoder: TransformerEncoder
+    target_encoder: TransformerEncoder
+    projector: ProjectionHead | None  # the prototype head (None: off), set by attach_prior_head
+    prototypes: nn.Parameter | None
+    prior: Tensor  # buffer, only with the head
+
+    def __init__(self, encoder: TransformerEncoder, config: JEPAConfig, prior: Tensor | None) -> None:
         super().__init__()
         validate_jepa_config(config)
         self.config = config
@@ -169,16 +187,14 @@ class JEPA(SSLMethod):
             x.shape[0],
             self.encoder.token_grid(tuple(x.shape)),
             num_blocks=c.num_target_blocks,
-            target_scale=tuple(c.target_scale),
-            context_scale=tuple(c.context_scale),
-            aspect_ratio=tuple(c.aspect_ratio),
+            target_scale=cast("tuple[float, float]", tuple(c.target_scale)),  # pairs: validate_jepa_config
+            context_scale=cast("tuple[float, float]", tuple(c.context_scale)),
+            aspect_ratio=cast("tuple[float, float]", tuple(c.aspect_ratio)),
             generator=generator,
             device=x.device,
         )
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (x,) = global_views  # (B, C, ...)
         masks = self.sample_masks(x, generator)
         context = self.encoder.encode(self.encoder.tokens(x), keep=masks.context)  # (B, 1 + N_ctx, D), CLS first
@@ -204,13 +220,13 @@ class JEPA(SSLMethod):
     def predict(self, context: Tensor, masks: BlockMasks, positions: Tensor) -> Tensor:
         """Each target block predicted from the context, separately: the predictor reads
         [CLS | context tokens + positions | mask token + target positions] -> (B, M, L, D)."""
-        b, m, l = masks.targets.shape
+        b, m, length = masks.targets.shape
         d = context.shape[-1]
         positions = positions.to(context.dtype)  # (T, D)
         seen = torch.cat([context[:, :1], context[:, 1:] + positions[masks.context]], dim=1)  # (B, 1 + N_ctx, D)
         queries = self.mask_token.to(context.dtype) + positions[masks.targets]  # (B, M, L, D)
         sequence = torch.cat([seen.unsqueeze(1).expand(-1, m, -1, -1), queries], dim=2)  # (B, M, 1 + N_ctx + L, D)
-        return self.predictor(sequence.flatten(0, 1), l).view(b, m, l, d)
+        return self.predictor(sequence.flatten(0, 1), length).view(b, m, length, d)
 
     @torch.no_grad()
     def target_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -227,6 +243,7 @@ class JEPA(SSLMethod):
     def _prototype_head(self, anchor: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
         """The context encoder's pooled output (B, D) predicts the target encoder's (B, D) prototype
         assignment, with KL(p_bar || prior); returns the loss and diagnostics."""
+        assert self.projector is not None and self.prototypes is not None  # only called with the head on
         z_anchor, z_target = self.projector(torch.cat([anchor, target])).chunk(2)  # (B, P) each
         terms = head_terms(self.config, self.prototypes, self.prior, z_anchor, z_target)
         return terms.loss, head_metrics([terms], self.prior)
@@ -236,4 +253,4 @@ def build_jepa(config: JEPAConfig, encoder: nn.Module, data: DataInfo) -> JEPA:
     validate_jepa_config(config)
     if not callable(getattr(encoder, "token_grid", None)):
         raise PriormatchError("method 'jepa' needs a patch-token transformer; set encoder.name=series_transformer (series) or vit (images)")
-    return JEPA(encoder, config, head_prior(config, data))
+    return JEPA(cast("TransformerEncoder", encoder), config, head_prior(config, data))

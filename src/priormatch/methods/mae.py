@@ -18,6 +18,7 @@ projection; a linear map of the same fixed positions carries the same informatio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +29,9 @@ from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.objectives.masked_reconstruction import masked_reconstruction_loss
 from priormatch.validation import MAX_RATIO, check_depth, check_int_between, check_positive, check_range, check_width
+
+if TYPE_CHECKING:
+    from priormatch.encoders.transformer import TransformerEncoder
 
 
 @dataclass
@@ -80,7 +84,9 @@ class MAEDecoder(nn.Module):
 class MAE(SSLMethod):
     """MAE around a token encoder (``TransformerEncoder``)."""
 
-    def __init__(self, encoder: nn.Module, config: MAEConfig) -> None:
+    encoder: TransformerEncoder
+
+    def __init__(self, encoder: TransformerEncoder, config: MAEConfig) -> None:
         super().__init__()
         validate_mae_config(config)
         self.config = config
@@ -90,9 +96,7 @@ class MAE(SSLMethod):
         nn.init.normal_(self.mask_token, std=INIT_STD)
         self.decoder = MAEDecoder(encoder.embed_dim, encoder.patch_dim, config)
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (x,) = global_views  # (B, C, ...)
         tokens = self.encoder.tokens(x)  # (B, T, D) with positions
         b, t, d = tokens.shape
@@ -101,9 +105,7 @@ class MAE(SSLMethod):
         sequence = self._full_sequence(visible, keep, self.encoder.positions(x), t)
         predictions = self.decoder(sequence)  # (B, T, patch_dim)
         masked = torch.ones(b, t, dtype=torch.bool, device=tokens.device).scatter(1, keep, False)
-        loss = masked_reconstruction_loss(
-            predictions, self.encoder.patchify(x), masked, normalize_target=self.config.norm_pix_loss
-        )
+        loss = masked_reconstruction_loss(predictions, self.encoder.patchify(x), masked, normalize_target=self.config.norm_pix_loss)
         return MethodOutput(loss, {"loss": loss.item(), "masked_share": masked.float().mean().item()})
 
     def _full_sequence(self, visible: Tensor, keep: Tensor, positions: Tensor, num_tokens: int) -> Tensor:
@@ -116,4 +118,4 @@ class MAE(SSLMethod):
 
 
 def build_mae(config: MAEConfig, encoder: nn.Module, data: DataInfo) -> MAE:
-    return MAE(encoder, config)
+    return MAE(cast("TransformerEncoder", encoder), config)

@@ -10,18 +10,18 @@ PMSN (Assran et al., ICLR 2023) replaces me-max by KL(p_bar || prior).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
 
+from priormatch.methods.adaptive_prior import AdaptivePrior
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.ema import ema_update_, frozen_copy
 from priormatch.methods.prior_head import validate_prior_keys, validate_prototype_keys
 from priormatch.methods.projection import ProjectionHead
-from priormatch.methods.adaptive_prior import AdaptivePrior
 from priormatch.objectives import pmsn_terms, prototype_usage
-from priormatch.objectives.msn import msn_targets
+from priormatch.objectives.msn import SinkhornMarginals, msn_targets
 from priormatch.priors import make_prior, uniform_prior
 from priormatch.validation import (
     MAX_VIEWS,
@@ -29,6 +29,9 @@ from priormatch.validation import (
     check_non_negative,
     check_range,
 )
+
+if TYPE_CHECKING:
+    from priormatch.encoders.contract import Encoder
 
 
 @dataclass
@@ -60,7 +63,7 @@ class PMSNConfig(MSNConfig):
     name: str = "pmsn"
     prior: str = "power_law"  # uniform | power_law | class_counts | adaptive | path to a .npy file
     tau: float = 0.25  # power-law exponent: pi_k ~ k^-tau
-    prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
+    prior_values: list[float] | None = None  # an explicit prior, overrides `prior`
     kl_direction: str = "forward"  # forward: KL(p_bar || prior) (paper); reverse: KL(prior || p_bar)
     # Targets balanced to the prior's marginals, so the cross-entropy and the KL term pull usage the
     # same way (uniform balancing pulls it back to uniform: docs/methods.md). With a uniform prior
@@ -104,6 +107,8 @@ def resolve_prior(config: MSNConfig, data: DataInfo) -> Tensor:
 class MSN(SSLMethod):
     """MSN / PMSN around any encoder of the encoder contract (see ``priormatch.encoders``)."""
 
+    prior: Tensor  # buffer
+
     def __init__(self, encoder: nn.Module, config: MSNConfig, prior: Tensor) -> None:
         super().__init__()
         validate_msn_config(config)
@@ -111,7 +116,10 @@ class MSN(SSLMethod):
         self.view_spec = ViewSpec(num_global=2, num_focal=config.focal_views)
         self.encoder = encoder
         self.projector = ProjectionHead(
-            encoder.embed_dim, hidden_dim=config.projection_hidden, out_dim=config.projection_dim, layers=config.projection_layers
+            cast("Encoder", encoder).embed_dim,
+            hidden_dim=config.projection_hidden,
+            out_dim=config.projection_dim,
+            layers=config.projection_layers,
         )
         self.prototypes = nn.Parameter(torch.empty(config.num_prototypes, config.projection_dim).uniform_(-1, 1))
         self.target_encoder = frozen_copy(encoder)
@@ -130,9 +138,7 @@ class MSN(SSLMethod):
         ema_update_(self.target_encoder, self.encoder, momentum)
         ema_update_(self.target_projector, self.projector, momentum)
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         target_view, anchor_view = global_views  # (N, ...) each
         with torch.no_grad():
             targets = self.target_projector(self.target_encoder(target_view))  # (N, P)
@@ -147,7 +153,7 @@ class MSN(SSLMethod):
             temperature=self.config.temperature,
             sharpen_temperature=self.config.sharpen_temperature,
             sinkhorn_iterations=self.config.sinkhorn_iterations,
-            sinkhorn_marginals=self.config.sinkhorn_marginals,
+            sinkhorn_marginals=cast(SinkhornMarginals, self.config.sinkhorn_marginals),  # checked by validate_msn_config
             regularization_weight=self.config.regularization_weight,
             kl_direction=getattr(self.config, "kl_direction", "forward"),
         )
@@ -160,8 +166,12 @@ class MSN(SSLMethod):
     def _unbalanced_targets(self, targets: Tensor) -> Tensor:
         """(N, K) the sharpened target assignments without Sinkhorn balancing."""
         return msn_targets(
-            targets, self.prototypes.detach(), temperature=self.config.temperature,
-            sharpen_temperature=self.config.sharpen_temperature, sinkhorn_iterations=0, row_marginals=None,
+            targets,
+            self.prototypes.detach(),
+            temperature=self.config.temperature,
+            sharpen_temperature=self.config.sharpen_temperature,
+            sinkhorn_iterations=0,
+            row_marginals=None,
         )
 
     def _diagnostics(self, terms) -> dict[str, float]:
@@ -178,8 +188,11 @@ def adaptive_prior(config: MSNConfig) -> AdaptivePrior | None:
     if not isinstance(config, PMSNConfig) or config.prior != "adaptive" or config.prior_values is not None:
         return None
     return AdaptivePrior(
-        config.num_prototypes, momentum=config.adaptive_momentum, warmup_steps=config.adaptive_warmup_steps,
-        tau_max=config.adaptive_tau_max, entropy_floor=config.adaptive_entropy_floor,
+        config.num_prototypes,
+        momentum=config.adaptive_momentum,
+        warmup_steps=config.adaptive_warmup_steps,
+        tau_max=config.adaptive_tau_max,
+        entropy_floor=config.adaptive_entropy_floor,
     )
 
 

@@ -11,7 +11,7 @@ the prior: exactly the PMSN terms (:func:`priormatch.objectives.pmsn_terms`, Ass
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor, nn
@@ -19,7 +19,8 @@ from torch import Tensor, nn
 from priormatch.methods.base import DataInfo
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import pmsn_terms, prototype_usage
-from priormatch.objectives.msn import PMSNTerms
+from priormatch.objectives.msn import PMSNTerms, SinkhornMarginals
+from priormatch.objectives.prior_matching import KLDirection
 from priormatch.priors import check_offline_prior, make_prior
 from priormatch.validation import (
     MAX_ITERATIONS,
@@ -41,7 +42,7 @@ class PriorHeadConfig:
 
     prior: str = NO_PRIOR  # none | uniform | power_law | class_counts | path to a .npy file
     tau: float = 0.25  # power-law exponent: pi_k ~ k^-tau
-    prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
+    prior_values: list[float] | None = None  # an explicit prior, overrides `prior`
     kl_direction: str = "forward"  # forward: KL(p_bar || prior) (PMSN); reverse: KL(prior || p_bar)
     num_prototypes: int = 64
     projection_hidden: int = 256
@@ -59,7 +60,7 @@ class PriorHeadConfig:
         return self.prior != NO_PRIOR or self.prior_values is not None
 
 
-def validate_prior_head_config(config: PriorHeadConfig) -> None:
+def validate_prior_head_config(config: Any) -> None:
     validate_prior_keys(config)
     check_offline_prior("method.prior", config.prior, config.name)
     validate_prototype_keys(config)
@@ -89,10 +90,21 @@ def head_prior(config: PriorHeadConfig, data: DataInfo) -> Tensor | None:
     """(K,) the head's prior, or None when the head is off."""
     if not config.uses_prototypes:
         return None
-    return make_prior(config.prior, config.num_prototypes, tau=config.tau, values=config.prior_values, class_counts=data.class_counts or None)
+    return make_prior(
+        config.prior, config.num_prototypes, tau=config.tau, values=config.prior_values, class_counts=data.class_counts or None
+    )
 
 
-def attach_prior_head(method: nn.Module, embed_dim: int, config: PriorHeadConfig, prior: Tensor | None) -> None:
+class PriorHeadOwner(Protocol):
+    """A method that carries the head (JEPA, TS2Vec): the attributes :func:`attach_prior_head` sets."""
+
+    projector: ProjectionHead | None
+    prototypes: nn.Parameter | None
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None: ...
+
+
+def attach_prior_head(method: PriorHeadOwner, embed_dim: int, config: PriorHeadConfig, prior: Tensor | None) -> None:
     """Give ``method`` the head's ``projector``, ``prototypes`` (K, P) and ``prior`` buffer (None: no head).
 
     The attribute names are those prototype analyses look for (:mod:`priormatch.diagnose.prototypes`).
@@ -101,7 +113,9 @@ def attach_prior_head(method: nn.Module, embed_dim: int, config: PriorHeadConfig
     method.prototypes = None
     if prior is None:
         return
-    method.projector = ProjectionHead(embed_dim, hidden_dim=config.projection_hidden, out_dim=config.projection_dim, layers=config.projection_layers)
+    method.projector = ProjectionHead(
+        embed_dim, hidden_dim=config.projection_hidden, out_dim=config.projection_dim, layers=config.projection_layers
+    )
     method.prototypes = nn.Parameter(torch.empty(config.num_prototypes, config.projection_dim).uniform_(-1, 1))
     method.register_buffer("prior", prior.float())
 
@@ -116,9 +130,9 @@ def head_terms(config: PriorHeadConfig, prototypes: Tensor, prior: Tensor, ancho
         temperature=config.temperature,
         sharpen_temperature=config.sharpen_temperature,
         sinkhorn_iterations=config.sinkhorn_iterations,
-        sinkhorn_marginals=config.sinkhorn_marginals,
+        sinkhorn_marginals=cast(SinkhornMarginals, config.sinkhorn_marginals),  # checked by validate_prototype_keys
         regularization_weight=config.regularization_weight,
-        kl_direction=config.kl_direction,
+        kl_direction=cast(KLDirection, config.kl_direction),  # checked by validate_prior_keys
     )
 
 

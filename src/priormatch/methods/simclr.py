@@ -9,6 +9,7 @@ teacher; the encoder (before the head) is evaluated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -17,6 +18,9 @@ from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives.nt_xent import nt_xent_loss
 from priormatch.validation import check_depth, check_positive, check_width
+
+if TYPE_CHECKING:
+    from priormatch.encoders.contract import Encoder
 
 
 @dataclass
@@ -47,16 +51,14 @@ class SimCLR(SSLMethod):
         self.view_spec = ViewSpec(num_global=2)
         self.encoder = encoder
         self.projector = ProjectionHead(
-            encoder.embed_dim,
+            cast("Encoder", encoder).embed_dim,
             hidden_dim=config.projection_hidden,
             out_dim=config.projection_dim,
             layers=config.projection_layers,
             activation=nn.ReLU,
         )
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         n = global_views[0].shape[0]
         z = self.projector(self.encoder(torch.cat(global_views)))  # (2N, P): both views in one batch
         loss = nt_xent_loss(z[:n], z[n:], temperature=self.config.temperature)

@@ -11,7 +11,7 @@ marginals can follow a prior instead (the power-law SwAV variant), built like PM
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +31,9 @@ from priormatch.validation import (
     check_positive,
     check_width,
 )
+
+if TYPE_CHECKING:
+    from priormatch.encoders.contract import Encoder
 
 NUM_CODE_VIEWS = 2  # codes come from the two global views (SwAV's crops_for_assign)
 
@@ -52,7 +55,7 @@ class SwAVConfig:
     focal_views: int = 4  # small multi-crop views that predict the global views' codes
     prior: str = "uniform"  # Sinkhorn prototype marginals: uniform | power_law | class_counts | a .npy path
     tau: float = 0.25  # power-law exponent (prior=power_law): pi_k ~ k^-tau
-    prior_values: Optional[list[float]] = None  # an explicit prior, overrides `prior`
+    prior_values: list[float] | None = None  # an explicit prior, overrides `prior`
 
 
 def validate_swav_config(config: SwAVConfig) -> None:
@@ -71,6 +74,8 @@ def validate_swav_config(config: SwAVConfig) -> None:
 class SwAV(SSLMethod):
     """SwAV around any encoder of the encoder contract; ``prior`` (K,) sets the Sinkhorn marginals."""
 
+    prior: Tensor  # buffer
+
     def __init__(self, encoder: nn.Module, config: SwAVConfig, prior: Tensor) -> None:
         super().__init__()
         validate_swav_config(config)
@@ -78,7 +83,7 @@ class SwAV(SSLMethod):
         self.view_spec = ViewSpec(num_global=NUM_CODE_VIEWS, num_focal=config.focal_views)
         self.encoder = encoder
         self.projector = ProjectionHead(
-            encoder.embed_dim,
+            cast("Encoder", encoder).embed_dim,
             hidden_dim=config.projection_hidden,
             out_dim=config.projection_dim,
             layers=config.projection_layers,
@@ -88,9 +93,7 @@ class SwAV(SSLMethod):
         self.prototypes = nn.Parameter(torch.randn(config.num_prototypes, config.projection_dim))
         self.register_buffer("prior", prior.float())
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         projections = [self.projector(self.encoder(torch.cat(global_views)))]  # (2N, P), view-major
         if focal_views:
             projections.append(self.projector(self.encoder(torch.cat(focal_views))))  # (F*N, P)

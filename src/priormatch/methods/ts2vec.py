@@ -30,6 +30,8 @@ Under DDP the instance negatives are the rank's own series (TS2Vec is single-pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
 import torch
 from torch import Tensor, nn
 
@@ -47,6 +49,10 @@ from priormatch.methods.prior_head import (
 )
 from priormatch.objectives.hierarchical_contrast import hierarchical_contrast_terms
 from priormatch.validation import check_int_between, check_range
+
+if TYPE_CHECKING:
+    from priormatch.encoders.conv1d import DilatedConvNet1d
+    from priormatch.methods.projection import ProjectionHead
 
 
 @dataclass
@@ -121,7 +127,14 @@ def bernoulli_keep(shape: tuple[int, ...], keep_probability: float, generator: t
 class TS2Vec(SSLMethod):
     """TS2Vec around an encoder with a per-timestamp output ``timestamps(x, keep=...)`` (``conv1d``)."""
 
-    def __init__(self, encoder: nn.Module, config: TS2VecConfig, prior: Tensor | None) -> None:
+    encoder: DilatedConvNet1d
+    averaged_encoder: DilatedConvNet1d
+    num_averaged: Tensor  # buffer
+    projector: ProjectionHead | None  # the prototype head (None: off), set by attach_prior_head
+    prototypes: nn.Parameter | None
+    prior: Tensor  # buffer, only with the head
+
+    def __init__(self, encoder: DilatedConvNet1d, config: TS2VecConfig, prior: Tensor | None) -> None:
         super().__init__()
         validate_ts2vec_config(config)
         self.config = config
@@ -145,9 +158,7 @@ class TS2Vec(SSLMethod):
         ema_update_(self.averaged_encoder, self.encoder, n / (n + 1), normalisation_statistics="copy")  # never runs forward itself
         self.num_averaged += 1
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (series,) = global_views  # (B, C, T) unaugmented
         crops = random_overlapping_crops(observed_lengths(series), generator, max_length=self.config.max_length)
         h1 = self._timestamps(take_windows(series, crops.start1, crops.length1), generator)  # (B, length1, D)
@@ -183,6 +194,7 @@ class TS2Vec(SSLMethod):
     def _prototype_head(self, e1: Tensor, e2: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Swapped prototype prediction between the crops' embeddings e1, e2 (B, D), each with
         KL(p_bar || prior); returns the mean of the two directions and diagnostics."""
+        assert self.projector is not None and self.prototypes is not None  # only called with the head on
         z1, z2 = self.projector(torch.cat([e1, e2])).chunk(2)  # (B, P) each
         first = head_terms(self.config, self.prototypes, self.prior, z1, z2)  # crop 1 predicts crop 2
         second = head_terms(self.config, self.prototypes, self.prior, z2, z1)
@@ -195,4 +207,4 @@ def build_ts2vec(config: TS2VecConfig, encoder: nn.Module, data: DataInfo) -> TS
         raise PriormatchError(
             "method 'ts2vec' needs series and an encoder with per-timestamp output; use series data with encoder.name=conv1d"
         )
-    return TS2Vec(encoder, config, head_prior(config, data))
+    return TS2Vec(cast("DilatedConvNet1d", encoder), config, head_prior(config, data))

@@ -8,6 +8,7 @@ weights 25 / 25 / 1, statistics over the global batch. No teacher; the encoder i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -16,6 +17,9 @@ from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives.vicreg import vicreg_terms
 from priormatch.validation import check_depth, check_non_negative, check_width
+
+if TYPE_CHECKING:
+    from priormatch.encoders.contract import Encoder
 
 
 @dataclass
@@ -48,16 +52,14 @@ class VICReg(SSLMethod):
         self.view_spec = ViewSpec(num_global=2)
         self.encoder = encoder
         self.expander = ProjectionHead(
-            encoder.embed_dim,
+            cast("Encoder", encoder).embed_dim,
             hidden_dim=config.expander_dim,
             out_dim=config.expander_dim,
             layers=config.expander_layers,
             activation=nn.ReLU,
         )
 
-    def forward(  # type: ignore[override]
-        self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator
-    ) -> MethodOutput:
+    def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         # The branches go through the expander separately, as in the paper: each has its own
         # BatchNorm statistics.
         z1, z2 = (self.expander(self.encoder(view)) for view in global_views)  # (N, E) each

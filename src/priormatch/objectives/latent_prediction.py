@@ -28,10 +28,10 @@ from priormatch.validation import check_choice
 
 def gather_blocks(features: Tensor, blocks: Tensor) -> Tensor:
     """(B, T, ...) per-token values, (B, M, L) token indices -> (B, M, L, ...) the blocks' values."""
-    b, m, l = blocks.shape
-    flat = blocks.reshape(b, m * l)
-    index = flat.view(b, m * l, *([1] * (features.ndim - 2))).expand(-1, -1, *features.shape[2:])
-    return features.gather(1, index).view(b, m, l, *features.shape[2:])
+    b, m, length = blocks.shape
+    flat = blocks.reshape(b, m * length)
+    index = flat.view(b, m * length, *([1] * (features.ndim - 2))).expand(-1, -1, *features.shape[2:])
+    return features.gather(1, index).view(b, m, length, *features.shape[2:])
 
 
 @torch.no_grad()

@@ -82,9 +82,7 @@ def _validate(
     if anchors.ndim != 2 or targets.ndim != 2 or prototypes.ndim != 2:
         raise ValueError("anchors (M*N, D), targets (N, D) and prototypes (K, D) must be 2-D")
     if not anchors.shape[1] == targets.shape[1] == prototypes.shape[1]:
-        raise ValueError(
-            f"feature sizes differ: anchors {anchors.shape[1]}, targets {targets.shape[1]}, prototypes {prototypes.shape[1]}"
-        )
+        raise ValueError(f"feature sizes differ: anchors {anchors.shape[1]}, targets {targets.shape[1]}, prototypes {prototypes.shape[1]}")
     if targets.shape[0] == 0 or anchors.shape[0] % targets.shape[0] != 0:
         raise ValueError(f"anchors rows ({anchors.shape[0]}) must be a positive multiple of targets rows ({targets.shape[0]})")
     if prior.shape != (prototypes.shape[0],):

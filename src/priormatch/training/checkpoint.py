@@ -66,8 +66,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except pickle.UnpicklingError as error:
         if "global" not in str(error).lower():
             raise PriormatchError(
-                f"checkpoint {path} is corrupt or not a weights-only checkpoint; delete it and re-train, "
-                "or resume from an intact copy"
+                f"checkpoint {path} is corrupt or not a weights-only checkpoint; delete it and re-train, or resume from an intact copy"
             ) from None
         raise PriormatchError(
             f"checkpoint {path} holds Python objects other than tensors and plain containers, refused because "
@@ -75,8 +74,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         ) from None
     except Exception as error:  # torch raises many types for corrupt archives
         raise PriormatchError(
-            f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}); delete it and re-train, "
-            "or resume from an intact copy"
+            f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}); delete it and re-train, or resume from an intact copy"
         ) from None
     if not isinstance(state, dict):
         raise PriormatchError(f"checkpoint {path} does not hold a priormatch checkpoint; re-train the run")
@@ -96,14 +94,16 @@ def load_weights(target: Any, state_dict: Any, *, path: Path, fix: str) -> None:
     try:
         target.load_state_dict(state_dict)
     except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise PriormatchError(
-            f"checkpoint {path} does not fit this model ({first_mismatch(error)}); {fix}"
-        ) from None
+        raise PriormatchError(f"checkpoint {path} does not fit this model ({first_mismatch(error)}); {fix}") from None
 
 
 def first_mismatch(error: BaseException, limit: int = 200) -> str:
     """The first detail of a ``load_state_dict`` error (torch lists every mismatch on its own line)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    detail = lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading state_dict") else (lines[0] if lines else type(error).__name__)
+    detail = (
+        lines[1]
+        if len(lines) > 1 and lines[0].startswith("Error(s) in loading state_dict")
+        else (lines[0] if lines else type(error).__name__)
+    )
     detail = detail.rstrip(". ")
     return detail if len(detail) <= limit else detail[: limit - 3] + "..."

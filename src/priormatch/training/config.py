@@ -8,9 +8,10 @@ the run directory, which is the interface between train, evaluate and report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -31,6 +32,9 @@ from priormatch.validation import (
     check_seed,
 )
 
+if TYPE_CHECKING:
+    from priormatch.data.arrays import Kind
+
 DEFAULT_METHOD = "pmsn"
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
@@ -44,21 +48,21 @@ MAX_VIEW_SIZE = 4096  # pixels of a view side / time steps of a resampled series
 @dataclass
 class DataConfig:
     name: str = "fashion_mnist"  # see `priormatch datasets`; prefixed names such as ucr:ECG5000
-    path: Optional[str] = None  # data directory or file (default: where the data set installs)
+    path: str | None = None  # data directory or file (default: where the data set installs)
     imbalance_ratio: float = 1.0  # rho = n_max / n_min of the pretraining subset (1 = as loaded)
-    subset_size: Optional[int] = None  # fixed pretraining-subset size (same for balanced and long-tailed)
+    subset_size: int | None = None  # fixed pretraining-subset size (same for balanced and long-tailed)
     class_order_seed: int = 0  # seeds which classes are head and tail
     sampler: str = "shuffle"  # shuffle | class_imbalanced
     classes_per_batch: int = 2  # k for the class-imbalanced sampler
     sampler_mode: str = "global"  # global | per_rank (class-imbalanced sampler under DDP)
-    layout: Optional[str] = None  # axes of a user array file: NCT NTC NT | NCHW NHWC NHW (None: NCT / NCHW)
+    layout: str | None = None  # axes of a user array file: NCT NTC NT | NCHW NHWC NHW (None: NCT / NCHW)
     check_layout: bool = True  # refuse implausible shapes (more channels than timepoints, ...)
 
 
 @dataclass
 class ImageViewsConfig:
-    global_size: Optional[int] = None  # side of global views (default: the native size)
-    focal_size: Optional[int] = None  # side of focal views (default: about 3/7 of it)
+    global_size: int | None = None  # side of global views (default: the native size)
+    focal_size: int | None = None  # side of focal views (default: about 3/7 of it)
     global_scale: list[float] = field(default_factory=lambda: [0.3, 1.0])  # crop area fraction
     focal_scale: list[float] = field(default_factory=lambda: [0.05, 0.3])
     hflip: bool = True
@@ -71,8 +75,8 @@ class ImageViewsConfig:
 class SeriesViewsConfig:
     crop_scale: list[float] = field(default_factory=lambda: [0.5, 1.0])  # crop length fraction
     focal_crop_scale: list[float] = field(default_factory=lambda: [0.2, 0.5])
-    output_length: Optional[int] = None  # global views resampled to this (default: series length)
-    focal_output_length: Optional[int] = None  # focal views (default: half the global length)
+    output_length: int | None = None  # global views resampled to this (default: series length)
+    focal_output_length: int | None = None  # focal views (default: half the global length)
     jitter_std: float = 0.1
     scale_std: float = 0.1
     time_mask_ratio: float = 0.0
@@ -81,7 +85,7 @@ class SeriesViewsConfig:
 @dataclass
 class TrainConfig:
     epochs: int = 10
-    steps: Optional[int] = None  # total optimizer steps; overrides epochs when set
+    steps: int | None = None  # total optimizer steps; overrides epochs when set
     batch_size: int = 256  # global batch (split over ranks under DDP)
     lr: float = 1e-3  # peak AdamW learning rate, after warm-up
     min_lr: float = 1e-6  # end of the cosine decay
@@ -93,15 +97,15 @@ class TrainConfig:
     log_every: int = 10  # steps between metrics.jsonl records (>= 1)
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "fp32"  # fp32 | bf16 (autocast; changes numerics)
-    num_threads: Optional[int] = None  # torch CPU threads, >= 1 (null: leave torch's default)
+    num_threads: int | None = None  # torch CPU threads, >= 1 (null: leave torch's default)
     progress: bool = True  # show a progress bar
 
 
 @dataclass
 class EvalConfig:
     probes: list[str] = field(default_factory=lambda: ["linear", "knn"])  # linear | knn | svm (series: svm, linear)
-    probe_samples_per_class: Optional[int] = 1000  # balanced labelled subset of the train split (series: null = all)
-    svm_search_samples: Optional[int] = 2000  # the SVM's C search on a stratified subsample of at most this many rows (null: all, as TS2Vec)
+    probe_samples_per_class: int | None = 1000  # balanced labelled subset of the train split (series: null = all)
+    svm_search_samples: int | None = 2000  # the SVM's C search on a stratified subsample of at most this many rows (null: all, as TS2Vec)
     batch_size: int = 512  # feature-extraction batch
 
 
@@ -163,8 +167,8 @@ def raw_config(config_files: list[Path] | tuple[Path, ...] = (), overrides: list
     """Merge YAML files and dotted overrides without a schema (names not yet resolved)."""
     raw = OmegaConf.create({})
     for path in config_files:
-        raw = OmegaConf.merge(raw, _read_yaml(Path(path)))
-    return OmegaConf.merge(raw, _parse_overrides(list(overrides)))
+        raw = cast(DictConfig, OmegaConf.merge(raw, _read_yaml(Path(path))))
+    return cast(DictConfig, OmegaConf.merge(raw, _parse_overrides(list(overrides))))
 
 
 SECTIONS = ("data", "encoder", "method", "image_views", "series_views", "train", "eval")
@@ -187,7 +191,7 @@ def _section_name(raw: DictConfig, section: str, default: str) -> str:
     return default if name is None else str(name)
 
 
-def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
+def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], Kind]) -> RunConfig:
     """Validate ``raw`` against the schema its method and encoder names select.
 
     ``data_kind(data_config)`` tells whether the data are images or series; with the method it
@@ -207,7 +211,7 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], str]) -
     schema = OmegaConf.structured(
         RunConfig(method=spec.config_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
     )
-    config = _merge(OmegaConf.merge(schema, KIND_DEFAULTS.get(kind, {})), raw)
+    config = _merge(cast(DictConfig, OmegaConf.merge(schema, KIND_DEFAULTS.get(kind, {}))), raw)
     validate_run_config(config)
     return config
 
@@ -217,7 +221,7 @@ def _merge(schema: DictConfig, raw: Any, prefix: str = "") -> Any:
         return OmegaConf.to_object(OmegaConf.merge(schema, raw))
     except OmegaConfBaseException as error:
         if prefix and getattr(error, "full_key", None):
-            error.full_key = prefix + error.full_key  # type: ignore[attr-defined]
+            error.full_key = prefix + cast(str, error.full_key)  # a non-empty str: checked above
         raise PriormatchError(_one_line(error)) from None
 
 
@@ -227,15 +231,15 @@ WRITTEN_WHEN_SET: dict[str, dict[str, Any]] = {"data": {"layout": None, "check_l
 
 
 def config_to_yaml(config: RunConfig) -> str:
-    tree = OmegaConf.to_container(OmegaConf.structured(config))
+    tree = cast("dict[str, Any]", OmegaConf.to_container(OmegaConf.structured(config)))
     for section, defaults in WRITTEN_WHEN_SET.items():
         for key, default in defaults.items():
-            if tree[section].get(key, default) == default:  # type: ignore[index, union-attr]
-                tree[section].pop(key, None)  # type: ignore[index, union-attr]
+            if tree[section].get(key, default) == default:
+                tree[section].pop(key, None)
     return OmegaConf.to_yaml(tree)
 
 
-def load_run_config(path: Path, *, data_kind: Callable[[DataConfig], str]) -> RunConfig:
+def load_run_config(path: Path, *, data_kind: Callable[[DataConfig], Kind]) -> RunConfig:
     """The resolved config saved in a run directory."""
     return resolve_config(raw_config([path]), data_kind=data_kind)
 

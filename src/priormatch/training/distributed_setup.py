@@ -77,7 +77,7 @@ def process_group_from_env(device: torch.device, *, timeout: timedelta | None = 
                 "start at most one process per GPU, or set train.device=cpu"
             )
         torch.cuda.set_device(local_rank)
-    options = {} if timeout is None else {"timeout": timeout}
+    options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     dist.init_process_group(backend=backend_for(device), init_method="env://", **options)
     try:
         yield
@@ -160,8 +160,7 @@ def launch_local(nproc: int, worker: Callable[..., None], *args: Any) -> None:
         raise PriormatchError(f"rank {error.error_index} failed: {_last_line(str(error))}") from None
     except mp.ProcessExitedException as error:
         raise PriormatchError(
-            f"rank {error.error_index} exited with code {error.exit_code} ({error.signal_name or 'no signal'}); "
-            "see the messages above"
+            f"rank {error.error_index} exited with code {error.exit_code} ({error.signal_name or 'no signal'}); see the messages above"
         ) from None
 
 

@@ -6,8 +6,9 @@ Everything here validates its inputs, so a bad config fails before a run directo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -32,6 +33,10 @@ from priormatch.errors import PriormatchError
 from priormatch.methods import DataInfo, SSLMethod, build_method
 from priormatch.training.config import DataConfig, RunConfig
 from priormatch.validation import check_choice, check_int_at_least
+
+if TYPE_CHECKING:
+    from priormatch.data.arrays import Kind
+    from priormatch.data.samplers import Mode as SamplerMode
 
 ViewMaker = Callable[..., tuple[list[Tensor], list[Tensor]]]
 
@@ -127,9 +132,8 @@ def make_sampler(config: DataConfig, labels: np.ndarray, *, batch_size: int, see
         )
     if config.sampler == "shuffle":
         return ShuffleSampler(labels, batch_size, seed)
-    return ClassImbalancedSampler(
-        labels, batch_size, config.classes_per_batch, seed, world_size=world_size, mode=config.sampler_mode
-    )
+    mode = cast("SamplerMode", config.sampler_mode)  # checked above
+    return ClassImbalancedSampler(labels, batch_size, config.classes_per_batch, seed, world_size=world_size, mode=mode)
 
 
 def build_model(config: RunConfig, data: PretrainingData) -> SSLMethod:
@@ -157,7 +161,7 @@ def total_steps(config: RunConfig, batches_per_epoch: int) -> int:
     return config.train.epochs * batches_per_epoch
 
 
-def config_data_kind(config: DataConfig) -> str:
+def config_data_kind(config: DataConfig) -> Kind:
     """'image' or 'series' for a data config (used to pick the default encoder)."""
     return dataset_kind(config.name, config.path, layout_request(config))
 

@@ -60,6 +60,8 @@ class GlobalBatchNorm(_BatchNorm):
     @torch.no_grad()
     def _update_running_stats(self, mean: Tensor, variance: Tensor, count: float) -> None:
         """BatchNorm's update with global statistics; the running variance is unbiased (count - 1)."""
+        # track_running_stats is on (forward checks it), so the running buffers exist
+        assert self.num_batches_tracked is not None and self.running_mean is not None and self.running_var is not None
         self.num_batches_tracked.add_(1)
         factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         unbiased = variance * (count / max(count - 1.0, 1.0))

@@ -21,7 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -178,7 +178,7 @@ def optimizer_step(
         nn.utils.clip_grad_norm_(state.method.parameters(), grad_clip)
     state.optimizer.step()
     if state.method.uses_teacher:
-        state.method.update_teacher(ema_momentum)
+        state.method.update_teacher(cast(float, ema_momentum))  # None only for TS2Vec, whose update ignores it
     return output
 
 
@@ -255,8 +255,13 @@ def train(
         batch = read_batch(inputs, indices, device)
         views_of_step = step_views(views, batch, method.view_spec, generator)
         output = optimizer_step(
-            model, state, views_of_step, generator=generator, grad_clip=config.train.grad_clip,
-            ema_momentum=hyper.get("ema_momentum"), precision=autocast(config, device),
+            model,
+            state,
+            views_of_step,
+            generator=generator,
+            grad_clip=config.train.grad_clip,
+            ema_momentum=hyper.get("ema_momentum"),
+            precision=autocast(config, device),
         )
         state.step += 1
         samples_since_log += len(indices) * world_size
@@ -268,8 +273,13 @@ def train(
             now = time.perf_counter()
             if rank == 0:
                 run.append_metrics(
-                    {"step": state.step, "epoch": step // sampler.batches_per_epoch, **hyper, **metrics,
-                     "samples_per_s": samples_since_log / max(now - last_log, 1e-9)}
+                    {
+                        "step": state.step,
+                        "epoch": step // sampler.batches_per_epoch,
+                        **hyper,
+                        **metrics,
+                        "samples_per_s": samples_since_log / max(now - last_log, 1e-9),
+                    }
                 )
             last_log, samples_since_log = now, 0
         if rank == 0 and (state.step % config.train.checkpoint_every == 0 or state.step == end):

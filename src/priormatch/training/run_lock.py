@@ -44,16 +44,13 @@ def run_lock(directory: Path, *, purpose: str) -> Iterator[None]:
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise PriormatchError(
-            f"cannot open the lock file {path} ({error.strerror}); give a writable run directory"
-        ) from None
+        raise PriormatchError(f"cannot open the lock file {path} ({error.strerror}); give a writable run directory") from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunLockedError(
-                f"{directory} is in use by {describe_holder(path)}; wait for it to finish, or stop it, "
-                "or choose another directory"
+                f"{directory} is in use by {describe_holder(path)}; wait for it to finish, or stop it, or choose another directory"
             ) from None
         _record_holder(descriptor, purpose)
         yield

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import torch
@@ -45,8 +45,8 @@ def _patch_size(encoder: nn.Module) -> int:
 def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of (n, C, ...) inputs, ignoring NaN (std floored at 1e-6)."""
     axes = (0, *range(2, x.ndim))
-    mean = np.nanmean(x, axis=axes, dtype=np.float64)
-    std = np.maximum(np.nanstd(x, axis=axes, dtype=np.float64), 1e-6)
+    mean = cast(np.ndarray, np.nanmean(x, axis=axes, dtype=np.float64))  # (C,): numpy's stubs say a scalar
+    std = np.maximum(cast(np.ndarray, np.nanstd(x, axis=axes, dtype=np.float64)), 1e-6)
     return mean.tolist(), std.tolist()
 
 
@@ -85,23 +85,23 @@ def make_views(config: RunConfig, train_set: LabeledArrays, encoder: nn.Module) 
             focal_size,
             mean,
             std,
-            global_scale=tuple(views.global_scale),
-            focal_scale=tuple(views.focal_scale),
+            global_scale=cast("tuple[float, float]", tuple(views.global_scale)),  # pairs: validate_run_config
+            focal_scale=cast("tuple[float, float]", tuple(views.focal_scale)),
             hflip=views.hflip,
             brightness=views.brightness,
             contrast=views.contrast,
             noise_std=views.noise_std,
         )
-    views = config.series_views
+    series_views = config.series_views
     global_length, focal_length = series_view_lengths(config, train_set, encoder)
     return SeriesViews(
-        crop_scale=tuple(views.crop_scale),
-        focal_crop_scale=tuple(views.focal_crop_scale),
+        crop_scale=cast("tuple[float, float]", tuple(series_views.crop_scale)),  # pairs: validate_run_config
+        focal_crop_scale=cast("tuple[float, float]", tuple(series_views.focal_crop_scale)),
         output_length=global_length,
         focal_output_length=focal_length,
-        scale_std=views.scale_std,
-        jitter_std=views.jitter_std,
-        time_mask_ratio=views.time_mask_ratio,
+        scale_std=series_views.scale_std,
+        jitter_std=series_views.jitter_std,
+        time_mask_ratio=series_views.time_mask_ratio,
     )
 
 
@@ -114,6 +114,7 @@ def check_view_sizes(config: RunConfig, train_set: LabeledArrays, method: SSLMet
     minimum size. Errors name the view-size key to change."""
     encoder = method.encoder
     channels = train_set.input_shape[0]
+    shapes: list[tuple[int, ...]]
     if train_set.kind == "image":
         sizes = image_view_sizes(config, train_set, encoder)
         shapes = [(channels, size, size) for size in sizes]

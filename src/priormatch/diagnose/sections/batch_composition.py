@@ -9,7 +9,15 @@ from priormatch.diagnose.figures.gallery import gallery_figure
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
 from priormatch.diagnose.results import (
-    BASELINE_LABELS, RunResult, arms, by_seed, conditions, recorded_baselines, reference_arm, untrained_gains, values,
+    BASELINE_LABELS,
+    RunResult,
+    arms,
+    by_seed,
+    conditions,
+    recorded_baselines,
+    reference_arm,
+    untrained_gains,
+    values,
 )
 from priormatch.diagnose.tables import cell, difference_cell, reference_note, relative_cell, seeds_note
 from priormatch.diagnose.verdicts import Verdict, batch_composition_verdict, learning_gate, not_judged, prototype_verdict
@@ -25,10 +33,19 @@ def drop_rows(results: list[RunResult], method: str, label: str, baseline: str =
     for condition in [c for c in conditions(results) if c != SHUFFLED]:
         linear = values(results, method, condition, probe="linear", baseline=baseline)
         knn = values(results, method, condition, probe="knn", baseline=baseline)
-        rows.append([
-            label, condition, cell(linear_base), cell(linear), difference_cell(linear_base, linear),
-            relative_cell(linear_base, linear), cell(knn_base), cell(knn), difference_cell(knn_base, knn),
-        ])
+        rows.append(
+            [
+                label,
+                condition,
+                cell(linear_base),
+                cell(linear),
+                difference_cell(linear_base, linear),
+                relative_cell(linear_base, linear),
+                cell(knn_base),
+                cell(knn),
+                difference_cell(knn_base, knn),
+            ]
+        )
     return rows
 
 
@@ -44,7 +61,9 @@ def drop_table(results: list[RunResult]) -> Table:
 
 
 def _runs(results: list[RunResult], method: str, condition: str) -> list[RunResult]:
-    return sorted((r for r in results if r.planned.cell.arm == method and r.planned.cell.condition == condition), key=lambda r: r.planned.seed)
+    return sorted(
+        (r for r in results if r.planned.cell.arm == method and r.planned.cell.condition == condition), key=lambda r: r.planned.seed
+    )
 
 
 def prototype_figures(config: DiagnoseConfig, results: list[RunResult], cache: PrototypeCache) -> tuple[list[Figure], dict[str, Verdict]]:
@@ -61,20 +80,28 @@ def prototype_figures(config: DiagnoseConfig, results: list[RunResult], cache: P
         if not pairs[SHUFFLED] or not pairs[condition]:
             continue
         panels = [(f"{method}: shuffled batches", pairs[SHUFFLED][0]), (f"{method}: {condition} (class-imbalanced)", pairs[condition][0])]
-        figures.append(Figure(
-            f"gallery-{method}",
-            gallery_figure(panels, prototypes=shown.gallery_prototypes, images=shown.gallery_images),
-            f"{method}, first seed: the {shown.gallery_prototypes} most used prototypes (rows: prototype id, share of images, "
-            f"majority class of the row) and the {shown.gallery_images} training images each is most sure about.",
-        ))
+        figures.append(
+            Figure(
+                f"gallery-{method}",
+                gallery_figure(panels, prototypes=shown.gallery_prototypes, images=shown.gallery_images),
+                f"{method}, first seed: the {shown.gallery_prototypes} most used prototypes (rows: prototype id, share of images, "
+                f"majority class of the row) and the {shown.gallery_images} training images each is most sure about.",
+            )
+        )
         curves = [UsageCurve(f"{method} {c}", pairs[c][0].usage, pairs[c][0].prior) for c in (SHUFFLED, condition)]
-        figures.append(Figure(f"usage-{method}-batches", usage_figure(curves, f"{method}: usage with shuffled vs {condition} batches"),
-                              "Prototype usage (mean assignment of unaugmented training images) sorted by rank; dashed: the prior."))
+        figures.append(
+            Figure(
+                f"usage-{method}-batches",
+                usage_figure(curves, f"{method}: usage with shuffled vs {condition} batches"),
+                "Prototype usage (mean assignment of unaugmented training images) sorted by rank; dashed: the prior.",
+            )
+        )
         seeds = {c: [r.planned.seed for r in _runs(results, method, c)] for c in pairs}
         purity = {c: {s: a.purity(shown.gallery_prototypes, shown.gallery_images) for s, a in zip(seeds[c], pairs[c])} for c in pairs}
         gate = learning_gate({method: untrained_gains(results, method, [SHUFFLED, condition])})
-        claims[f"claim 3 ({method})"] = not_judged(gate) if gate else prototype_verdict(
-            purity, SHUFFLED, condition, method, comparisons=len(gallery_methods))
+        claims[f"claim 3 ({method})"] = (
+            not_judged(gate) if gate else prototype_verdict(purity, SHUFFLED, condition, method, comparisons=len(gallery_methods))
+        )
     return figures, claims
 
 
@@ -94,8 +121,13 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
         gate = learning_gate({m: untrained_gains(results, m, [SHUFFLED, condition]) for m in arms(results)})
         shuffled = {m: by_seed(results, m, SHUFFLED, probe="linear") for m in arms(results)}
         imbalanced = {m: by_seed(results, m, condition, probe="linear") for m in arms(results)}
-        claims[f"claim 2 ({condition})"] = not_judged(gate) if gate else batch_composition_verdict(
-            shuffled, imbalanced, set(experiment.no_batch_regulariser), condition, comparisons=len(imbalanced_conditions))
+        claims[f"claim 2 ({condition})"] = (
+            not_judged(gate)
+            if gate
+            else batch_composition_verdict(
+                shuffled, imbalanced, set(experiment.no_batch_regulariser), condition, comparisons=len(imbalanced_conditions)
+            )
+        )
     figures, prototype_claims = prototype_figures(config, results, cache)
     section.figures.extend(figures)
     claims.update(prototype_claims)

@@ -12,7 +12,15 @@ from priormatch.diagnose.figures.per_class import PerClassSeries, per_class_figu
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
 from priormatch.diagnose.results import (
-    BASELINE_LABELS, RunResult, arms, by_seed, conditions, recorded_baselines, reference_arm, untrained_gains, values,
+    BASELINE_LABELS,
+    RunResult,
+    arms,
+    by_seed,
+    conditions,
+    recorded_baselines,
+    reference_arm,
+    untrained_gains,
+    values,
 )
 from priormatch.diagnose.tables import cell, reference_note, seeds_note
 from priormatch.diagnose.verdicts import Verdict, learning_gate, not_judged, overlay_verdict
@@ -29,16 +37,23 @@ def overlay_table(results: list[RunResult], label_sets: list[str]) -> Table:
     baselines = recorded_baselines(results)
     labelled = [(arm, arm, "") for arm in arms(results)] + [(BASELINE_LABELS[b], reference_arm(results), b) for b in baselines]
     for label, arm, baseline in labelled:
-        row = [label, cell(values(results, arm, condition, baseline=baseline)),
-               cell(values(results, arm, condition, probe="knn", baseline=baseline))]
+        row = [
+            label,
+            cell(values(results, arm, condition, baseline=baseline)),
+            cell(values(results, arm, condition, probe="knn", baseline=baseline)),
+        ]
         for label_set in label_sets:
-            row += [cell(values(results, arm, condition, label_set=label_set, baseline=baseline)),
-                    cell(values(results, arm, condition, probe="knn", label_set=label_set, baseline=baseline)),
-                    cell(values(results, arm, condition, "tail_accuracy", label_set=label_set, baseline=baseline))]
+            row += [
+                cell(values(results, arm, condition, label_set=label_set, baseline=baseline)),
+                cell(values(results, arm, condition, probe="knn", label_set=label_set, baseline=baseline)),
+                cell(values(results, arm, condition, "tail_accuracy", label_set=label_set, baseline=baseline)),
+            ]
         rows.append(row)
     seeds = {len(values(results, a, condition)) for a in arms(results)}
-    caption = ("Clothing: the data set's own balanced labels. Digit: the stamped digit, power-law in pretraining, "
-               "uniform in the test split. " + seeds_note(seeds))
+    caption = (
+        "Clothing: the data set's own balanced labels. Digit: the stamped digit, power-law in pretraining, "
+        "uniform in the test split. " + seeds_note(seeds)
+    )
     return Table(columns, rows, caption + reference_note(baselines, reference_arm(results)))
 
 
@@ -71,16 +86,30 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
         clothing = {a: by_seed(results, a, condition) for a in arms(results)}
         gate = learning_gate({a: untrained_gains(results, a, [condition]) for a in (experiment.baseline, candidate)})
         claims["claim 5"] = not_judged(gate) if gate else overlay_verdict(digit, clothing, experiment.baseline, candidate)
-        section.figures.append(Figure("per-class-overlay-digit", per_class_figure(digit_panel(results, label)),
-                                      f"Per-class {label} accuracy against the digit's pretraining frequency (mean over seeds)."))
+        section.figures.append(
+            Figure(
+                "per-class-overlay-digit",
+                per_class_figure(digit_panel(results, label)),
+                f"Per-class {label} accuracy against the digit's pretraining frequency (mean over seeds).",
+            )
+        )
     first = {}
     for arm in arms(results):
         runs = sorted((r for r in results if r.planned.cell.arm == arm), key=lambda r: r.planned.seed)
         first[arm] = cache.get(runs[0].planned.run_dir)
-    section.figures.append(Figure("usage-overlay", usage_figure([UsageCurve(a, x.usage, x.prior) for a, x in first.items()], "overlay: usage vs prior"),
-                                  "Prototype usage on the overlay data (first seed) against each prior."))
-    section.figures.append(Figure("gallery-overlay", gallery_figure(list(first.items()), prototypes=config.figures.gallery_prototypes,
-                                                                    images=config.figures.gallery_images),
-                                  "Overlay galleries (first seed); rows are labelled with the majority clothing class."))
+    section.figures.append(
+        Figure(
+            "usage-overlay",
+            usage_figure([UsageCurve(a, x.usage, x.prior) for a, x in first.items()], "overlay: usage vs prior"),
+            "Prototype usage on the overlay data (first seed) against each prior.",
+        )
+    )
+    section.figures.append(
+        Figure(
+            "gallery-overlay",
+            gallery_figure(list(first.items()), prototypes=config.figures.gallery_prototypes, images=config.figures.gallery_images),
+            "Overlay galleries (first seed); rows are labelled with the majority clothing class.",
+        )
+    )
     section.verdict = " ".join(f"[{name}] {verdict}" for name, verdict in claims.items())
     return section, claims

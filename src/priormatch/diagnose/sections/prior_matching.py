@@ -14,7 +14,15 @@ from priormatch.diagnose.figures.training_curves import curve_from_metrics, trai
 from priormatch.diagnose.figures.usage import UsageCurve, usage_figure
 from priormatch.diagnose.prototype_cache import PrototypeCache
 from priormatch.diagnose.results import (
-    BASELINE_LABELS, RunResult, arms, by_seed, conditions, recorded_baselines, reference_arm, untrained_gains, values,
+    BASELINE_LABELS,
+    RunResult,
+    arms,
+    by_seed,
+    conditions,
+    recorded_baselines,
+    reference_arm,
+    untrained_gains,
+    values,
 )
 from priormatch.diagnose.statistics import summarize
 from priormatch.diagnose.tables import cell, reference_note, seeds_note, test_split_note
@@ -23,7 +31,13 @@ from priormatch.priors import prior_from_class_counts
 from priormatch.training.run_dir import RunDirectory
 
 EXPERIMENT = "prior_matching"
-METRICS = (("accuracy", "linear"), ("head_accuracy", "linear"), ("medium_accuracy", "linear"), ("tail_accuracy", "linear"), ("accuracy", "knn"))
+METRICS = (
+    ("accuracy", "linear"),
+    ("head_accuracy", "linear"),
+    ("medium_accuracy", "linear"),
+    ("tail_accuracy", "linear"),
+    ("accuracy", "knn"),
+)
 
 
 def accuracy_table(results: list[RunResult]) -> Table:
@@ -37,9 +51,11 @@ def accuracy_table(results: list[RunResult]) -> Table:
         for label, arm, baseline in labelled
     ]
     seeds = {len(values(results, a, c)) for a in arms(results) for c in conditions(results)}
-    caption = (f"Linear probe on a class-balanced labelled set, {test_split_note([r.evaluations[''] for r in results])}; "
-               "head/medium/tail: thirds of the classes "
-               "by pretraining frequency (class-balanced accuracy within each). " + seeds_note(seeds))
+    caption = (
+        f"Linear probe on a class-balanced labelled set, {test_split_note([r.evaluations[''] for r in results])}; "
+        "head/medium/tail: thirds of the classes "
+        "by pretraining frequency (class-balanced accuracy within each). " + seeds_note(seeds)
+    )
     return Table(columns, rows, caption + reference_note(baselines, reference_arm(results)))
 
 
@@ -109,20 +125,41 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     section.tables += [accuracy_table(results), winners_table(results)]
     cells = {c: {a: by_seed(results, a, c) for a in arms(results)} for c in conditions(results)}
     gate = learning_gate({a: untrained_gains(results, a, conditions(results)) for a in arms(results)})
-    claims = {"claim 4": not_judged(gate) if gate else prior_matching_verdict(cells, experiment.baseline, balanced=condition_for_ratio(1.0))}
-    section.figures.append(Figure("per-class-accuracy", per_class_figure(per_class_panels(results)),
-                                  "Per-class linear-probe accuracy (mean over seeds) against the class's pretraining frequency."))
+    claims = {
+        "claim 4": not_judged(gate) if gate else prior_matching_verdict(cells, experiment.baseline, balanced=condition_for_ratio(1.0))
+    }
+    section.figures.append(
+        Figure(
+            "per-class-accuracy",
+            per_class_figure(per_class_panels(results)),
+            "Per-class linear-probe accuracy (mean over seeds) against the class's pretraining frequency.",
+        )
+    )
     most_imbalanced = condition_for_ratio(max(experiment.imbalance_ratios))
     first = [r for r in (_first_seed(results, arm, most_imbalanced) for arm in arms(results)) if r is not None]
     analyses = [(r.planned.cell.arm, cache.get(r.planned.run_dir)) for r in first]
-    section.figures.append(Figure("usage-prior-matching", usage_figure([UsageCurve(arm, a.usage, a.prior) for arm, a in analyses],
-                                  f"usage vs prior on {most_imbalanced} data (first seed)"),
-                                  "Prototype usage sorted by rank against each run's prior (dashed), log-log."))
-    curves = [curve_from_metrics(r.planned.cell.arm, RunDirectory(r.planned.run_dir).read_metrics(), r.planned.config.method.num_prototypes) for r in first]
-    curves = [c for c in curves if c is not None]
+    section.figures.append(
+        Figure(
+            "usage-prior-matching",
+            usage_figure(
+                [UsageCurve(arm, a.usage, a.prior) for arm, a in analyses], f"usage vs prior on {most_imbalanced} data (first seed)"
+            ),
+            "Prototype usage sorted by rank against each run's prior (dashed), log-log.",
+        )
+    )
+    found = [
+        curve_from_metrics(r.planned.cell.arm, RunDirectory(r.planned.run_dir).read_metrics(), r.planned.config.method.num_prototypes)
+        for r in first
+    ]
+    curves = [c for c in found if c is not None]
     if curves:
-        section.figures.append(Figure("pbar-training", training_curves_figure(curves),
-                                      f"Batch p_bar entropy and KL(p_bar || prior) over training on {most_imbalanced} data (first seed)."))
+        section.figures.append(
+            Figure(
+                "pbar-training",
+                training_curves_figure(curves),
+                f"Batch p_bar entropy and KL(p_bar || prior) over training on {most_imbalanced} data (first seed).",
+            )
+        )
     uniform = claim_one(config, results, most_imbalanced, cache)
     if uniform is not None:
         claims["claim 1"] = uniform

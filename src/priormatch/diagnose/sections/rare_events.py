@@ -23,7 +23,7 @@ def suite_values(result: RunResult, baseline: str = "") -> list[float | None]:
 
 def mean_cell(rows: list[list[float | None]], column: int) -> str:
     """Mean (± std over seeds when more than one) of one column; "-" when undefined."""
-    found = [row[column] for row in rows if row[column] is not None]
+    found = [value for value in (row[column] for row in rows) if value is not None]
     if not found:
         return "-"
     return f"{np.mean(found):.3f}" + (f" ± {np.std(found, ddof=1):.3f}" if len(found) > 1 else "")
@@ -41,8 +41,10 @@ def rare_event_table(results: list[RunResult]) -> Table | None:
         groups.update({BASELINE_LABELS[b]: [suite_values(r, b) for r in reference] for b in recorded_baselines(cell)})
         rows += [[condition, name, *(mean_cell(values, i) for i in range(len(COLUMNS)))] for name, values in groups.items()]
     events = next(r.evaluations[""]["rare_event"]["event_classes"] for r in results if "rare_event" in r.evaluations.get("", {}))
-    caption = (f"Rare events: the tail classes of the pretraining data (class indices {events}) as events. AUROC / AUPRC of "
-               "the kNN-distance score on the test split (AUPRC's chance level is the events' share), and the tail "
-               "classes' recall of a nearest-class-mean classifier given 1 or 5 labelled samples per class; mean ± "
-               "std over seeds.")
+    caption = (
+        f"Rare events: the tail classes of the pretraining data (class indices {events}) as events. AUROC / AUPRC of "
+        "the kNN-distance score on the test split (AUPRC's chance level is the events' share), and the tail "
+        "classes' recall of a nearest-class-mean classifier given 1 or 5 labelled samples per class; mean ± "
+        "std over seeds."
+    )
     return Table(["condition", "features", *COLUMNS], rows, caption)

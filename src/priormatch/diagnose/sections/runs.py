@@ -44,8 +44,10 @@ def runs_table(runs: list[RunDirectory], labels: list[str]) -> Table:
         for row_label, probes in probed.items():
             linear, knn = probes.get("linear", {}), probes.get("knn", {})
             rows.append([row_label, *settings] + [_percent(linear.get(m)) for m in METRICS] + [_percent(knn.get("accuracy"))])
-    caption = ("Test accuracy in % (probes of `priormatch evaluate`); below each run, the same probes on its encoder at "
-               "initialisation and on its standardised raw inputs.")
+    caption = (
+        "Test accuracy in % (probes of `priormatch evaluate`); below each run, the same probes on its encoder at "
+        "initialisation and on its standardised raw inputs."
+    )
     return Table(columns, rows, caption)
 
 
@@ -62,10 +64,15 @@ def comparison_section(runs: list[RunDirectory], cache: PrototypeCache, *, proto
     labels = [run_label(r, names) for r in runs]
     section = Section("Runs compared")
     section.tables.append(runs_table(runs, labels))
-    series = [s for s in (per_class_series(r, l) for r, l in zip(runs, labels)) if s is not None]
+    series = [s for s in (per_class_series(r, label) for r, label in zip(runs, labels)) if s is not None]
     if series:
-        section.figures.append(Figure("per-class-accuracy", per_class_figure({"per-class accuracy": series}),
-                                      "Per-class linear-probe accuracy against the class's pretraining frequency."))
+        section.figures.append(
+            Figure(
+                "per-class-accuracy",
+                per_class_figure({"per-class accuracy": series}),
+                "Per-class linear-probe accuracy against the class's pretraining frequency.",
+            )
+        )
     curves = []
     for run, label in zip(runs, labels):
         _, config = load_run(run.root)
@@ -73,13 +80,25 @@ def comparison_section(runs: list[RunDirectory], cache: PrototypeCache, *, proto
         if curve is not None:
             curves.append(curve)
     if curves:
-        section.figures.append(Figure("pbar-training", training_curves_figure(curves), "Batch p_bar entropy and KL(p_bar || prior) over training."))
+        section.figures.append(
+            Figure("pbar-training", training_curves_figure(curves), "Batch p_bar entropy and KL(p_bar || prior) over training.")
+        )
     analysed = [(label, cache.get(run.root)) for run, label in zip(runs, labels) if _has_prototypes(run)]
     if analysed:
-        section.figures.append(Figure("usage", usage_figure([UsageCurve(l, a.usage, a.prior) for l, a in analysed]),
-                                      "Prototype usage sorted by rank against each run's prior (dashed)."))
-        section.figures.append(Figure("gallery", gallery_figure(analysed[:MAX_GALLERY_PANELS], prototypes=prototypes, images=images),
-                                      "Most used prototypes and their most probable training images, runs side by side."))
+        section.figures.append(
+            Figure(
+                "usage",
+                usage_figure([UsageCurve(label, a.usage, a.prior) for label, a in analysed]),
+                "Prototype usage sorted by rank against each run's prior (dashed).",
+            )
+        )
+        section.figures.append(
+            Figure(
+                "gallery",
+                gallery_figure(analysed[:MAX_GALLERY_PANELS], prototypes=prototypes, images=images),
+                "Most used prototypes and their most probable training images, runs side by side.",
+            )
+        )
     return section
 
 

@@ -19,11 +19,13 @@ Kind = Literal["image", "series"]
 
 @dataclass(frozen=True)
 class LabeledArrays:
-    """Inputs ``x`` (n, ...) with integer labels ``y`` (n,) and the names of the classes."""
+    """Inputs ``x`` (n, ...) with integer labels ``y`` (n,) and the names of the classes; ``groups``
+    (n,) integer metadata codes where the source has them (:mod:`priormatch.data.groups`)."""
 
     x: np.ndarray
     y: np.ndarray
     class_names: tuple[str, ...]
+    groups: np.ndarray | None = None
 
     @property
     def kind(self) -> Kind:
@@ -42,7 +44,8 @@ class LabeledArrays:
         return len(self.y)
 
     def subset(self, indices: np.ndarray) -> LabeledArrays:
-        return LabeledArrays(self.x[indices], self.y[indices], self.class_names)
+        groups = None if self.groups is None else self.groups[indices]
+        return LabeledArrays(self.x[indices], self.y[indices], self.class_names, groups)
 
     def class_counts(self) -> np.ndarray:
         """(num_classes,) number of samples per class."""
@@ -100,7 +103,7 @@ def validate_arrays(arrays: LabeledArrays, source: str) -> LabeledArrays:
             raise PriormatchError(f"{source}: series {int(np.flatnonzero(empty)[0])} is entirely NaN; drop all-missing series")
     if y.min() < 0 or y.max() >= arrays.num_classes:
         raise PriormatchError(f"{source}: labels must lie in 0..{arrays.num_classes - 1}; found {y.min()}..{y.max()}")
-    return LabeledArrays(x.astype(np.float32, copy=False), y.astype(np.int64, copy=False), arrays.class_names)
+    return LabeledArrays(x.astype(np.float32, copy=False), y.astype(np.int64, copy=False), arrays.class_names, arrays.groups)
 
 
 def check_no_empty_class(arrays: LabeledArrays, source: str) -> None:

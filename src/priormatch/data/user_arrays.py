@@ -8,8 +8,12 @@ Entries of the file:
   :mod:`priormatch.data.layouts`), and every layout is checked for plausibility. A 3-D ``X`` is
   ambiguous, so the kind comes from the ``kind`` argument, a ``kind`` entry in the file
   (``np.savez(f, X=X, y=y, kind="image")``) or the layout; 2-D is always series and 4-D always images.
-* ``y`` (required): one label per sample, any integers or strings. The sorted unique values of
-  ``y`` and ``y_test`` together become classes ``0..K-1`` and their text the class names.
+* ``y`` (required unless ``groups`` is given): one label per sample, any integers or strings. The
+  sorted unique values of ``y`` and ``y_test`` together become classes ``0..K-1`` and their text the
+  class names.
+* ``groups`` (optional): one metadata value per sample of ``X`` (subject, device, site, ...), used
+  by ``data.groups=file`` (:mod:`priormatch.data.groups`). Without ``y`` the groups are the labels
+  too (then ``X_test`` needs ``groups_test``).
 * ``X_test`` and ``y_test`` (optional, both or neither): the test split. Without them a
   deterministic stratified 80/20 split of ``X`` is used (:func:`stratified_split`, seed 0). A
   given test split may lack classes of the train split (metrics cover the classes present); a test
@@ -33,6 +37,7 @@ from priormatch.data.arrays import DatasetSplits, Kind, LabeledArrays, check_no_
 from priormatch.data.layouts import LayoutRequest, check_plausible, resolve_layout, to_standard
 from priormatch.errors import PriormatchError
 
+ENTRIES = ("X", "y", "X_test", "y_test", "kind", "groups", "groups_test")
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 HOW_TO_GET = "save np.savez(FILE.npz, X=..., y=...[, X_test=..., y_test=..., kind='image'|'series']) and set data.path=FILE.npz"
@@ -71,12 +76,14 @@ def load_npz(path: str | Path, kind: Kind | None = None, layout: LayoutRequest |
     stored = resolve_layout(entries["X"].shape, kind, request, f"{path}: X")
     x_train, x_test = entries["X"], entries.get("X_test")
     y_train, y_test = entries["y"], entries.get("y_test")
+    groups = encode_labels(entries["groups"], None, path)[0] if "groups" in entries else None
     if x_test is None:
         y_codes, names = encode_labels(y_train, None, path)
         _check_splittable(y_codes, names, path)
         train_idx, test_idx = stratified_split(y_codes, test_fraction=TEST_FRACTION, seed=SPLIT_SEED)
         x_train, x_test = x_train[train_idx], x_train[test_idx]
         y_train_codes, y_test_codes = y_codes[train_idx], y_codes[test_idx]
+        groups = None if groups is None else groups[train_idx]
     else:
         assert y_test is not None  # _read_npz: X_test and y_test come together
         y_train_codes, y_test_codes, names = _encode_pair(y_train, y_test, path)
@@ -88,7 +95,7 @@ def load_npz(path: str | Path, kind: Kind | None = None, layout: LayoutRequest |
         )
     if kind == "image":
         x_train, x_test = scale_images(x_train, x_test, path)
-    train = _validated(LabeledArrays(x_train, y_train_codes, names), f"{path} (train)")
+    train = _validated(LabeledArrays(x_train, y_train_codes, names, groups), f"{path} (train)")
     test = validate_arrays(LabeledArrays(x_test, y_test_codes, names), f"{path} (test)")  # classes may be absent
     return DatasetSplits(path.stem, train, test, layout=stored)
 
@@ -141,16 +148,20 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise PriormatchError(f"{path}: not a readable .npz file ({str(error).splitlines()[0]}); {HOW_TO_GET}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise PriormatchError(f"{path}: not a readable .npz file ({error}); {HOW_TO_GET}") from None
+    if "y" not in entries and "groups" in entries:  # no labels: the groups are the labels
+        entries["y"] = entries["groups"]
+        if "groups_test" in entries:
+            entries["y_test"] = entries["groups_test"]
     missing = [key for key in ("X", "y") if key not in entries]
     if missing:
         raise PriormatchError(f"{path}: missing {' and '.join(missing)} (found {sorted(entries)}); {HOW_TO_GET}")
     if ("X_test" in entries) != ("y_test" in entries):
-        raise PriormatchError(f"{path}: X_test and y_test must be given together or not at all")
-    unknown = sorted(set(entries) - {"X", "y", "X_test", "y_test", "kind"})
+        raise PriormatchError(f"{path}: X_test and y_test (or groups_test without y) must be given together or not at all")
+    unknown = sorted(set(entries) - set(ENTRIES))
     if unknown:
-        raise PriormatchError(f"{path}: unknown entries {unknown}; allowed: X, y, X_test, y_test, kind")
-    for x_key, y_key in (("X", "y"), ("X_test", "y_test")):
-        if x_key in entries:
+        raise PriormatchError(f"{path}: unknown entries {unknown}; allowed: {', '.join(ENTRIES)}")
+    for x_key, y_key in (("X", "y"), ("X_test", "y_test"), ("X", "groups")):
+        if x_key in entries and y_key in entries:
             _check_split_entries(entries[x_key], entries[y_key], x_key, y_key, path)
     return entries
 

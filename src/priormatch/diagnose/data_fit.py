@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, replace
 
 from priormatch.data import DatasetSplits, load_dataset
+from priormatch.data.groups import resolve_groups
 from priormatch.data.long_tail import largest_subset_size
 from priormatch.diagnose.config import DiagnoseConfig
 from priormatch.diagnose.planner import Plan, PlannedRun
@@ -93,11 +94,14 @@ def _fit(run: PlannedRun, splits: DatasetSplits) -> RunFit:
     """Build the run's pretraining subset and sampler; a PriormatchError becomes the run's problem."""
     data, train = run.config.data, run.config.train
     largest = None
-    if data.subset_size is not None:
-        largest = largest_subset_size(splits.train.y, splits.num_classes, imbalance_ratio=data.imbalance_ratio, seed=data.class_order_seed)
     try:
-        subset = pretraining_subset(data, splits)
-        make_sampler(data, splits.train.y[subset], batch_size=train.batch_size, seed=run.config.seed)
+        groups = resolve_groups(data.groups, splits.train, data.class_order_seed)
+        labels = splits.train.y if groups is None else groups
+        if data.subset_size is not None:
+            num = splits.num_classes if groups is None else int(groups.max()) + 1
+            largest = largest_subset_size(labels, num, imbalance_ratio=data.imbalance_ratio, seed=data.class_order_seed)
+        subset = pretraining_subset(data, splits, groups)
+        make_sampler(data, labels[subset], batch_size=train.batch_size, seed=run.config.seed)
     except PriormatchError as error:
         return RunFit(run, largest, str(error))
     return RunFit(run, largest, None)

@@ -57,6 +57,7 @@ class DataConfig:
     sampler_mode: str = "global"  # global | per_rank (class-imbalanced sampler under DDP)
     layout: str | None = None  # axes of a user array file: NCT NTC NT | NCHW NHWC NHW (None: NCT / NCHW)
     check_layout: bool = True  # refuse implausible shapes (more channels than timepoints, ...)
+    groups: str | None = None  # what drives subset, sampler and class_counts prior instead of labels: file | kmeans:C
 
 
 @dataclass

@@ -26,6 +26,7 @@ from priormatch.data import (
     load_dataset,
     long_tail_indices,
 )
+from priormatch.data.groups import resolve_groups
 from priormatch.data.layouts import STANDARD_LAYOUTS, LayoutRequest, interpretation
 from priormatch.data.split_checks import warn_about_splits
 from priormatch.encoders import build_encoder
@@ -48,6 +49,18 @@ class PretrainingData:
     splits: DatasetSplits
     subset: np.ndarray  # (n_pretrain,) indices into splits.train
     class_rank: np.ndarray  # (K,) rank of each class by pretraining frequency (0 = head)
+    groups: np.ndarray | None = None  # (n_train,) data.groups codes; None: the labels drive the experiment
+
+    @property
+    def mechanism_labels(self) -> np.ndarray:
+        """(n_train,) what forms the long-tailed subset, the sampler's batches and the class_counts
+        prior: ``data.groups`` when set, else the labels (:mod:`priormatch.data.groups`)."""
+        return self.splits.train.y if self.groups is None else self.groups
+
+    def mechanism_counts(self) -> np.ndarray:
+        """(K,) pretraining-subset counts of each class, or (G,) of each group under ``data.groups``."""
+        minlength = self.splits.num_classes if self.groups is None else int(self.groups.max()) + 1
+        return np.bincount(self.mechanism_labels[self.subset], minlength=minlength)
 
     @property
     def train(self) -> LabeledArrays:
@@ -64,6 +77,7 @@ class PretrainingData:
             "class_counts": counts.tolist(),
             "class_rank": self.class_rank.tolist(),
             "num_pretrain": int(len(self.subset)),
+            **({"group_counts": self.mechanism_counts().tolist()} if self.groups is not None else {}),
             "num_test": int(len(self.splits.test)),
             "layout": self.stored_layout,
             "input_shape": [int(size) for size in self.splits.train.input_shape],
@@ -102,21 +116,25 @@ def prepare_data(config: DataConfig) -> PretrainingData:
     check_no_empty_class(splits.train, f"data set {config.name!r}")
     if DATASETS.get(config.name) is not None and DATASETS[config.name].user_file:
         warn_about_splits(splits)
-    subset = pretraining_subset(config, splits)
+    groups = resolve_groups(config.groups, splits.train, config.class_order_seed)
+    subset = pretraining_subset(config, splits, groups)
     counts = np.bincount(splits.train.y[subset], minlength=splits.num_classes)
-    return PretrainingData(splits, subset, rank_by_frequency(counts, class_ranking(splits.num_classes, config.class_order_seed)))
+    rank = rank_by_frequency(counts, class_ranking(splits.num_classes, config.class_order_seed))
+    return PretrainingData(splits, subset, rank, groups)
 
 
-def pretraining_subset(config: DataConfig, splits: DatasetSplits) -> np.ndarray:
+def pretraining_subset(config: DataConfig, splits: DatasetSplits, groups: np.ndarray | None = None) -> np.ndarray:
     """(n_pretrain,) sorted indices into ``splits.train``: the whole split, or the long-tailed /
-    fixed-size subset that ``data.imbalance_ratio`` and ``data.subset_size`` ask for."""
+    fixed-size subset that ``data.imbalance_ratio`` and ``data.subset_size`` ask for, drawn over
+    the classes, or over the (n_train,) ``groups`` when given."""
     if config.imbalance_ratio < 1:
         raise PriormatchError(f"data.imbalance_ratio={config.imbalance_ratio} must be >= 1 (n_max / n_min)")
     if config.imbalance_ratio == 1 and config.subset_size is None:
         return np.arange(len(splits.train))
+    labels = splits.train.y if groups is None else groups
     return long_tail_indices(
-        splits.train.y,
-        splits.num_classes,
+        labels,
+        splits.num_classes if groups is None else int(groups.max()) + 1,
         imbalance_ratio=config.imbalance_ratio,
         seed=config.class_order_seed,
         subset_size=config.subset_size,
@@ -143,7 +161,7 @@ def build_model(config: RunConfig, data: PretrainingData) -> SSLMethod:
     info = DataInfo(
         kind=data.splits.kind,
         input_shape=data.splits.train.input_shape,
-        class_counts=tuple(int(c) for c in np.bincount(data.splits.train.y[data.subset], minlength=data.splits.num_classes)),
+        class_counts=tuple(int(c) for c in data.mechanism_counts()),
     )
     return build_method(config.method, encoder, info)
 

@@ -145,7 +145,7 @@ def prepare_run(config: RunConfig, *, world_size: int | None = None) -> tuple[Pr
             f"train.batch_size={config.train.batch_size} (the global batch) does not split over {ranks} processes; "
             f"use a multiple of {ranks}"
         )
-    make_sampler(config.data, data.train.y, batch_size=config.train.batch_size, seed=config.seed, world_size=ranks)
+    make_sampler(config.data, data.mechanism_labels[data.subset], batch_size=config.train.batch_size, seed=config.seed, world_size=ranks)
     return data, build_model(config, data)
 
 
@@ -204,7 +204,9 @@ def train(
     device = resolve_device(config.train.device)
     data, method = prepared or prepare_run(config)
     train_set = data.train
-    sampler = make_sampler(config.data, train_set.y, batch_size=config.train.batch_size, seed=config.seed, world_size=world_size)
+    sampler = make_sampler(
+        config.data, data.mechanism_labels[data.subset], batch_size=config.train.batch_size, seed=config.seed, world_size=world_size
+    )
     steps = total_steps(config, sampler.batches_per_epoch)
     if rank == 0 and not resume:
         warn_if_static_teacher(config, method, steps)

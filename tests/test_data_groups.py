@@ -103,9 +103,8 @@ def test_a_bad_group_spec_on_the_command_line_writes_nothing(tmp_path, capsys):
 
 
 def test_diagnose_on_data_without_labels_judges_usage_against_the_groups(tmp_path):
-    from test_diagnose_series import TINY_SERIES
-
     from priormatch.cli import main
+    from test_diagnose_series import TINY_SERIES
 
     rng = np.random.default_rng(3)
     subject = np.repeat([0, 1, 2, 3], [120, 80, 60, 40])

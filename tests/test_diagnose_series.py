@@ -48,3 +48,4 @@ def test_series_diagnose_writes_the_report(tmp_path):
         assert events["columns"] == ["condition", "features", "auroc", "auprc", "tail_recall@1", "tail_recall@5"]
         assert {"untrained encoder", "raw input"} <= {row[1] for row in events["rows"]}
     assert "Rare events: the tail classes" in text
+    assert "## Recommendation" in text and summary["experiments"]["prior_matching"]["recommendation"]

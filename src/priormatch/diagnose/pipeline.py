@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -32,6 +33,7 @@ from priormatch.diagnose.prototype_cache import PrototypeCache
 from priormatch.diagnose.results import RunResult, load_result
 from priormatch.diagnose.sections import batch_composition, overlay, prior_matching
 from priormatch.diagnose.sections.rare_events import rare_event_table
+from priormatch.diagnose.sections.recommendation import recommendation_section
 from priormatch.diagnose.verdicts import Verdict
 from priormatch.diagnose.worker import recorded_warnings
 from priormatch.methods import METHODS
@@ -70,7 +72,7 @@ def training_warnings(plan: Plan) -> list[str]:
 
 def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, intro: list[str]) -> tuple[Document, dict[str, dict]]:
     document = Document("priormatch diagnose: does the SSL objective's prior fight the data?", intro)
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for experiment in config.experiments:
         results = [load_result(run) for run in plan.experiment_runs(experiment)]
         if not results:
@@ -84,6 +86,10 @@ def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, in
             "verdicts": [verdict.record(name) for name, verdict in claims.items()],
             "tables": [{"caption": t.caption, "columns": t.columns, "rows": t.rows} for t in section.tables],
         }
+        if experiment == "prior_matching":
+            advice, sentences = recommendation_section(results, config.prior_matching.baseline)
+            document.sections.append(advice)
+            summary[experiment]["recommendation"] = sentences
     return document, summary
 
 

@@ -84,10 +84,25 @@ def test_file_groups_without_a_groups_entry_say_how_to_add_one(tmp_path):
 
 def test_train_and_evaluate_with_groups_and_the_class_imbalanced_sampler(tmp_path, capsys):
     path, out = sensor_file(tmp_path), tmp_path / "run"
-    code, _, _ = run_cli(capsys, "train", "data.name=npz", f"data.path={path}", "data.groups=kmeans:3",
-                         "data.sampler=class_imbalanced", "data.classes_per_batch=2", "method.name=simclr",
-                         "encoder.hidden=8", "encoder.depth=1", "encoder.embed_dim=8", "train.steps=2",
-                         "train.batch_size=8", "train.progress=false", "train.num_threads=1", "--out", str(out))
+    code, _, _ = run_cli(
+        capsys,
+        "train",
+        "data.name=npz",
+        f"data.path={path}",
+        "data.groups=kmeans:3",
+        "data.sampler=class_imbalanced",
+        "data.classes_per_batch=2",
+        "method.name=simclr",
+        "encoder.hidden=8",
+        "encoder.depth=1",
+        "encoder.embed_dim=8",
+        "train.steps=2",
+        "train.batch_size=8",
+        "train.progress=false",
+        "train.num_threads=1",
+        "--out",
+        str(out),
+    )
     assert code == 0
     summary = json.loads((out / "data.json").read_text())
     assert len(summary["group_counts"]) == 3 and summary["class_names"] == ["0", "1", "2", "3"]
@@ -114,8 +129,20 @@ def test_diagnose_on_data_without_labels_judges_usage_against_the_groups(tmp_pat
     np.savez(path, X=x[:, None, :].astype(np.float32), groups=subject, kind="series")
     overrides = [o for o in TINY_SERIES if not o.startswith(("base.data.name", "base.data.subset_size"))]
     out = tmp_path / "diag"
-    argv = ["diagnose", "--preset", "series", "--out", str(out), "--workers", "1", *overrides,
-            "base.data.name=npz", f"base.data.path={path}", "base.data.groups=file", "base.data.subset_size=100"]
+    argv = [
+        "diagnose",
+        "--preset",
+        "series",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        *overrides,
+        "base.data.name=npz",
+        f"base.data.path={path}",
+        "base.data.groups=file",
+        "base.data.subset_size=100",
+    ]
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["experiments"]) == {"batch_composition", "prior_matching"}

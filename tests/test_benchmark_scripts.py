@@ -108,3 +108,10 @@ def test_ucr_benchmark_runs_the_peers_side_by_side(tmp_path):
     peers = {json.loads(path.read_text())["method"]: json.loads(path.read_text()) for path in tmp_path.glob("v2-peers-*/*.json")}
     assert peers["ts2vec_peer"]["iterations"] == 200 and peers["ts2vec_peer"]["accuracy"] > 0.8
     assert peers["minirocket"]["accuracy"] > 0.8 and peers["minirocket"]["svm_C"] is None
+
+
+@pytest.mark.skipif(not (BENCHMARKS / "results" / "rare_event_suite.jsonl").is_file(), reason="no rare-event results")
+def test_rare_event_suite_reports_the_committed_runs():
+    done = run_script("rare_event_suite.py", "--report")
+    assert done.returncode == 0, done.stderr
+    assert "| ucr:ECG5000 | pmsn adaptive |" in done.stdout and "| regimes | untrained (msn's) |" in done.stdout

@@ -62,7 +62,7 @@ def test_smooth_l1_hand_values_and_masked_positions_only():
 
 
 def test_bad_objective_arguments_name_them():
-    with pytest.raises(ValueError, match="top_k=3 exceeds the 2 layers"):
+    with pytest.raises(PriormatchError, match=r"top_k=3 must be an integer in 1\.\.2; only 2 layers"):
         data2vec_targets([torch.randn(1, 2, 3)] * 2, top_k=3)
     with pytest.raises(PriormatchError, match="target_norm"):
         normalize_layer(torch.randn(1, 2, 3), "batch")

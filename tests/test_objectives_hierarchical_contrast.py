@@ -143,7 +143,7 @@ def test_aligned_views_score_better_than_unrelated_ones():
     [
         (torch.randn(2, 3, 4), torch.randn(2, 4, 4), 0.5, "same shape"),
         (torch.randn(2, 3), torch.randn(2, 3), 0.5, r"\(B, T, D\)"),
-        (torch.randn(0, 3, 4), torch.randn(0, 3, 4), 0.5, "at least one"),
+        (torch.randn(0, 3, 4), torch.randn(0, 3, 4), 0.5, "at least 1 series"),
         (torch.randn(2, 3, 4), torch.randn(2, 3, 4), 1.5, "instance_weight"),
     ],
 )

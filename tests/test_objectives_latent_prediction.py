@@ -116,9 +116,9 @@ def test_per_dimension_std_is_zero_under_collapse_even_with_varying_positions():
 
 
 def test_bad_arguments_are_errors_naming_them():
-    with pytest.raises(ValueError, match="predictions and targets"):
+    with pytest.raises(PriormatchError, match="predictions and targets"):
         latent_prediction_loss(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4))
-    with pytest.raises(ValueError, match="valid must be"):
+    with pytest.raises(PriormatchError, match="valid must be"):
         latent_prediction_loss(torch.zeros(1, 2, 3, 4), torch.zeros(1, 2, 3, 4), torch.ones(1, 2, dtype=torch.bool))
     with pytest.raises(PriormatchError, match="target_norm"):
         latent_targets(torch.zeros(1, 2, 3), "instance")

@@ -94,9 +94,9 @@ def test_normalized_patches_have_zero_mean_and_unit_unbiased_std():
 
 def test_shape_errors():
     predictions, targets, masked = random_case()
-    with pytest.raises(ValueError, match="masked"):
+    with pytest.raises(PriormatchError, match="masked"):
         masked_reconstruction_loss(predictions, targets, masked.float())
-    with pytest.raises(ValueError, match="predictions and targets"):
+    with pytest.raises(PriormatchError, match="predictions and targets"):
         masked_reconstruction_loss(predictions[:, :2], targets, masked)
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import priormatch as pm
+from priormatch.errors import PriormatchError
 from priormatch.objectives import entropy, kl_divergence, prior_divergence, sharpen, sinkhorn_knopp, soft_cross_entropy
 
 
@@ -175,13 +176,13 @@ def test_no_gradient_flows_through_targets():
 )
 def test_bad_arguments_name_the_argument(kwargs, match):
     anchors, targets, prototypes = make_inputs(4, 1, 4, 3, seed=0)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(PriormatchError, match=match):
         pm.msn_loss(anchors, targets, prototypes, **kwargs)
 
 
 def test_prior_of_wrong_length_is_rejected():
     anchors, targets, prototypes = make_inputs(4, 1, 4, 3, seed=0)
-    with pytest.raises(ValueError, match="prior has shape"):
+    with pytest.raises(PriormatchError, match=r"prior must be \(K,\) = \(3,\)"):
         pm.pmsn_loss(anchors, targets, prototypes, pm.uniform_prior(4))
 
 

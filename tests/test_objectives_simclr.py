@@ -76,7 +76,7 @@ def test_bad_temperature_is_a_one_line_error_naming_it(temperature):
 
 
 def test_mismatched_views_are_rejected():
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(PriormatchError, match="same shape"):
         nt_xent_loss(torch.randn(4, 3), torch.randn(5, 3))
 
 

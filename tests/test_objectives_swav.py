@@ -126,14 +126,14 @@ def test_balanced_codes_when_every_prototype_is_equally_likely():
 )
 def test_bad_arguments_name_the_argument(kwargs, name):
     z, c = inputs(4, 2, 4, 3, seed=0)
-    with pytest.raises(ValueError, match=name) as error:
+    with pytest.raises(PriormatchError, match=name) as error:
         swav_loss(z, c, num_views=2, **kwargs)
     assert "\n" not in str(error.value)
 
 
 def test_prior_of_wrong_length_is_rejected():
     z, c = inputs(4, 2, 4, 3, seed=0)
-    with pytest.raises(ValueError, match="row_marginals"):
+    with pytest.raises(PriormatchError, match="row_marginals"):
         swav_loss(z, c, num_views=2, row_marginals=pm.uniform_prior(4))
 
 

@@ -105,7 +105,7 @@ def test_bad_arguments_are_one_line_errors_naming_them(kwargs, name):
 
 
 def test_one_sample_is_rejected():
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(PriormatchError, match="at least 2 samples"):
         vicreg_loss(torch.randn(1, 3), torch.randn(1, 3))
 
 

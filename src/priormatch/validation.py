@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +55,87 @@ def check_range(name: str, value: float, low: float, high: float, *, high_inclus
         raise PriormatchError(f"{name}={value!r} must lie in [{low}, {high}{bracket}")
 
 
-def check_int_at_least(name: str, value: int, minimum: int) -> None:
+def _hint(hint: str) -> str:
+    """``"; hint"`` to end a message with, or nothing."""
+    return f"; {hint}" if hint else ""
+
+
+def check_int_at_least(name: str, value: int, minimum: int, *, hint: str = "") -> None:
+    """An integer >= ``minimum``; ``hint`` (optional) ends the message, e.g. why or what to do."""
     if not _is_int(value) or value < minimum:
-        raise PriormatchError(f"{name}={value!r} must be an integer >= {minimum}")
+        raise PriormatchError(f"{name}={value!r} must be an integer >= {minimum}{_hint(hint)}")
 
 
-def check_int_between(name: str, value: int, minimum: int, maximum: int) -> None:
-    """An integer in ``minimum..maximum`` (both included)."""
+def check_int_between(name: str, value: int, minimum: int, maximum: int, *, hint: str = "") -> None:
+    """An integer in ``minimum..maximum`` (both included); ``hint`` (optional) ends the message."""
     if not _is_int(value) or not minimum <= value <= maximum:
-        raise PriormatchError(f"{name}={value!r} must be an integer in {minimum}..{maximum}")
+        raise PriormatchError(f"{name}={value!r} must be an integer in {minimum}..{maximum}{_hint(hint)}")
+
+
+def check_multiple_of(name: str, value: int, factor: int, factor_name: str = "", *, hint: str = "") -> None:
+    """An integer ``value`` divisible by the integer ``factor`` >= 1 (0 is a multiple of every factor).
+
+    ``factor_name`` names the factor when it is another argument (``heads``), so the message reads
+    ``dim=10 must be a multiple of heads=3``; ``hint`` (optional) ends the message.
+    """
+    factor_text = f"{factor_name}={factor!r}" if factor_name else repr(factor)
+    if not _is_int(factor) or factor < 1:
+        raise PriormatchError(f"{factor_name or name + ' factor'}={factor!r} must be an integer >= 1{_hint(hint)}")
+    if not _is_int(value) or value % factor:
+        raise PriormatchError(f"{name}={value!r} must be a multiple of {factor_text}{_hint(hint)}")
+
+
+def check_odd(name: str, value: int, *, hint: str = "") -> None:
+    """An odd integer >= 1 (e.g. a convolution kernel with 'same' padding)."""
+    if not _is_int(value) or value < 1 or value % 2 == 0:
+        raise PriormatchError(f"{name}={value!r} must be an odd integer >= 1{_hint(hint)}")
+
+
+def check_min_size(name: str, size: int, minimum: int, unit: str, *, hint: str = "") -> None:
+    """``size`` (a count of ``unit``, e.g. the samples of a batch) is at least ``minimum``.
+
+    The message reads ``z1 and z2 must hold at least 1 sample, got 0``; give ``unit`` in the
+    number ``minimum`` needs (``sample`` / ``samples``).
+    """
+    if size < minimum:
+        raise PriormatchError(f"{name} must hold at least {minimum} {unit}, got {size}{_hint(hint)}")
+
+
+def check_same_size(what: str, sizes: Mapping[str, int], *, hint: str = "") -> None:
+    """All ``sizes`` (name -> size, e.g. the feature sizes of several tensors) are equal."""
+    if len(set(sizes.values())) > 1:
+        listing = ", ".join(f"{name}={size!r}" for name, size in sizes.items())
+        raise PriormatchError(f"{what} differ: {listing}; they must be equal{_hint(hint)}")
+
+
+def check_length(name: str, values: Sequence[Any], length: int, *, hint: str = "") -> None:
+    """A sequence of exactly ``length`` entries."""
+    if len(values) != length:
+        raise PriormatchError(f"{name}={list(values)!r} has {len(values)} entries; it must hold {length}{_hint(hint)}")
+
+
+def check_shape(name: str, tensor: Any, expected: Sequence[int | None], layout: str, *, dtype: Any = None) -> None:
+    """A tensor (anything with ``.shape``) of ``len(expected)`` dimensions whose sizes equal
+    ``expected`` where it gives an int (``None``: any size), and of ``dtype`` when given.
+
+    ``layout`` describes the expected shape in the message, e.g. ``"(B, T) = (4, 9)"``:
+    ``masked must be a torch.bool tensor of shape (B, T) = (4, 9), got torch.float32 (4, 8)``.
+    """
+    shape = tuple(tensor.shape)
+    fits = len(shape) == len(expected) and all(want is None or want == got for want, got in zip(expected, shape))
+    if dtype is not None and tensor.dtype != dtype:
+        raise PriormatchError(f"{name} must be a {dtype} tensor of shape {layout}, got {tensor.dtype} {shape}")
+    if not fits:
+        raise PriormatchError(f"{name} must be {layout}, got shape {shape}")
+
+
+def check_same_shape(first_name: str, first: Any, second_name: str, second: Any, layout: str) -> None:
+    """Two tensors of one shape with ``layout.count(',') + 1`` dimensions, e.g. ``layout="(N, D)"``."""
+    dims = layout.count(",") + 1
+    if first.ndim != dims or tuple(first.shape) != tuple(second.shape):
+        raise PriormatchError(
+            f"{first_name} and {second_name} must both be {layout} with the same shape; got {tuple(first.shape)} and {tuple(second.shape)}"
+        )
 
 
 def check_optional_int_at_least(name: str, value: int | None, minimum: int) -> None:
@@ -105,6 +177,14 @@ def check_fraction_pair(name: str, value: Any) -> None:
     valid = pair is not None and len(pair) == 2 and all(_is_number(v) and math.isfinite(v) for v in pair) and 0 < pair[0] <= pair[1] <= 1
     if not valid:
         raise PriormatchError(f"{name}={value!r} must be [low, high] with 0 < low <= high <= 1, e.g. [0.3, 1.0]")
+
+
+def check_positive_pair(name: str, value: Any, *, upper: float = math.inf, example: str = "[0.75, 1.33]") -> None:
+    """A ``[low, high]`` pair of numbers with ``0 < low <= high <= upper`` (e.g. an aspect-ratio range)."""
+    pair = list(value) if isinstance(value, (list, tuple)) else None
+    valid = pair is not None and len(pair) == 2 and all(_is_number(v) for v in pair) and 0 < pair[0] <= pair[1] <= upper
+    if not valid:
+        raise PriormatchError(f"{name}={value!r} must be [low, high] with 0 < low <= high <= {upper}, e.g. {example}")
 
 
 def check_choice(name: str, value: str, choices: Iterable[str]) -> None:

@@ -24,7 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from priormatch.errors import PriormatchError
+from priormatch.validation import (
+    check_fraction_pair,
+    check_int_at_least,
+    check_non_negative,
+    check_positive,
+    check_positive_pair,
+    check_same_size,
+    check_shape,
+)
 
 CROP_TRIES = 10
 
@@ -52,16 +60,17 @@ class ImageViews:
         contrast: float = 0.4,
         noise_std: float = 0.0,
     ) -> None:
-        _check_positive("image_size", image_size)
-        _check_positive("focal_size", focal_size)
-        _check_range("global_scale", global_scale, upper=1.0)
-        _check_range("focal_scale", focal_scale, upper=1.0)
-        _check_range("ratio", ratio, upper=math.inf)
+        check_int_at_least("image_size", image_size, 1, hint="give the view size in pixels")
+        check_int_at_least("focal_size", focal_size, 1, hint="give the view size in pixels")
+        check_fraction_pair("global_scale", global_scale)
+        check_fraction_pair("focal_scale", focal_scale)
+        check_positive_pair("ratio", ratio)
         for name, value in (("brightness", brightness), ("contrast", contrast), ("noise_std", noise_std)):
-            if not value >= 0:
-                raise PriormatchError(f"{name}={value}; use a value >= 0 (0 disables it)")
-        if len(mean) != len(std) or len(mean) == 0 or min(std) <= 0:
-            raise PriormatchError(f"mean={list(mean)} and std={list(std)} must have one value per channel and std > 0")
+            check_non_negative(name, value)
+        check_int_at_least("len(mean)", len(mean), 1, hint="give one mean and one std per channel")
+        check_same_size("channel counts", {"len(mean)": len(mean), "len(std)": len(std)}, hint="give one mean and one std per channel")
+        for index, value in enumerate(std):
+            check_positive(f"std[{index}]", value)
         self.image_size = image_size
         self.focal_size = focal_size
         self.mean = tuple(float(v) for v in mean)
@@ -99,11 +108,13 @@ class ImageViews:
         return (x - mean) / std
 
     def _check_input(self, x: Tensor) -> None:
-        if x.ndim != 4 or x.shape[1] != len(self.mean):
-            raise PriormatchError(
-                f"image views got a tensor of shape {tuple(x.shape)}; expected (batch, {len(self.mean)}, H, W) "
-                f"to match the {len(self.mean)} values of mean/std"
-            )
+        channels = len(self.mean)
+        check_shape(
+            "the images of image views",
+            x,
+            (None, channels, None, None),
+            f"(batch, {channels}, H, W) to match the {channels} values of mean/std",
+        )
 
 
 def crop_flip_affine(
@@ -164,14 +175,3 @@ def jitter(x: Tensor, brightness: float, contrast: float, noise_std: float, gene
 def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.Generator) -> Tensor:
     """Uniform samples in [low, high) drawn on the generator's device."""
     return low + (high - low) * torch.rand(shape, generator=generator, device=generator.device)
-
-
-def _check_positive(name: str, value: int) -> None:
-    if not (isinstance(value, int) and value >= 1):
-        raise PriormatchError(f"{name}={value}; use a positive whole number of pixels")
-
-
-def _check_range(name: str, bounds: tuple[float, float], upper: float) -> None:
-    low, high = bounds
-    if not 0 < low <= high <= upper:
-        raise PriormatchError(f"{name}={tuple(bounds)}; use (low, high) with 0 < low <= high <= {upper}")

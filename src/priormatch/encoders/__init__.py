@@ -22,6 +22,7 @@ from priormatch.encoders.masking import mask_input_patches, mask_input_segments,
 from priormatch.encoders.patch_stems import ImagePatchStem, SeriesPatchStem
 from priormatch.encoders.transformer import TransformerBlock, TransformerEncoder
 from priormatch.errors import PriormatchError
+from priormatch.validation import check_choice
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,7 @@ def encoder_names(kind: Kind) -> list[str]:
 def default_encoder(kind: Kind, *, tokens: bool = False) -> str:
     """The encoder used when none is configured: 'vit' for images; 'conv1d' for series, or
     'series_transformer' when the method needs patch tokens (``tokens=True``, MAE / data2vec)."""
-    if kind not in _DEFAULTS:
-        raise PriormatchError(f"kind must be one of {sorted(_DEFAULTS)}, got {kind!r}")
+    check_choice("kind", kind, sorted(_DEFAULTS))
     if tokens and kind == "series":
         return "series_transformer"
     return _DEFAULTS[kind]

@@ -15,6 +15,9 @@ from priormatch.validation import (
     MAX_RATIO,
     check_depth,
     check_int_between,
+    check_length,
+    check_multiple_of,
+    check_odd,
     check_optional_int_between,
     check_positive,
     check_range,
@@ -102,12 +105,10 @@ def validate_encoder_config(config: Any) -> None:
 def _check_transformer(config: ViTConfig | SeriesTransformerConfig, *, position_unit: int) -> None:
     """Widths, heads and depth; ``position_unit``: what embed_dim must be a multiple of (sin-cos positions)."""
     check_width("encoder.embed_dim", config.embed_dim, minimum=position_unit)
-    if config.embed_dim % position_unit:
-        raise PriormatchError(f"encoder.embed_dim={config.embed_dim} must be a multiple of {position_unit} (sin-cos positions)")
+    check_multiple_of("encoder.embed_dim", config.embed_dim, position_unit, hint="sin-cos positions split it evenly")
     check_depth("encoder.depth", config.depth)
     check_int_between("encoder.heads", config.heads, 1, config.embed_dim)
-    if config.embed_dim % config.heads:
-        raise PriormatchError(f"encoder.heads={config.heads} must divide encoder.embed_dim={config.embed_dim}")
+    check_multiple_of("encoder.embed_dim", config.embed_dim, config.heads, "encoder.heads", hint="choose encoder.heads that divide it")
     check_positive("encoder.mlp_ratio", config.mlp_ratio)
     check_range("encoder.mlp_ratio", config.mlp_ratio, 0.0, MAX_RATIO, high_inclusive=True)
     per_block = (4 + 2 * config.mlp_ratio) * config.embed_dim**2  # attention (q, k, v, out) + MLP
@@ -124,8 +125,9 @@ def _check_cnn(config: CNNConfig) -> None:
         check_width(f"encoder.widths[{index}]", width)
     check_width("encoder.embed_dim", config.embed_dim)
     strides = list(config.strides)
-    if len(strides) != len(widths) + 1 or any(s not in (1, 2) for s in strides):
-        raise PriormatchError(f"encoder.strides={strides} must hold len(encoder.widths) + 1 = {len(widths) + 1} values of 1 or 2")
+    check_length("encoder.strides", strides, len(widths) + 1, hint="one stride (1 or 2) per layer: len(encoder.widths) + 1")
+    for index, stride in enumerate(strides):
+        check_int_between(f"encoder.strides[{index}]", stride, 1, 2)
     check_int_between("encoder.mask_patch", config.mask_patch, 1, MAX_PATCH)
     channels = [*widths, config.embed_dim]
     _check_parameter_count(sum(9 * a * b for a, b in zip(channels[:-1], channels[1:])), "encoder.widths or encoder.embed_dim")
@@ -140,8 +142,7 @@ def _check_conv1d(config: Conv1dConfig) -> None:
         )
     check_width("encoder.embed_dim", config.embed_dim)
     check_int_between("encoder.kernel", config.kernel, 1, MAX_PATCH)
-    if config.kernel % 2 == 0:
-        raise PriormatchError(f"encoder.kernel={config.kernel} must be odd (for 'same' padding), e.g. 3")
+    check_odd("encoder.kernel", config.kernel, hint="'same' padding needs an odd kernel, e.g. 3")
     check_int_between("encoder.mask_segment", config.mask_segment, 1, MAX_PATCH)
     width = max(config.hidden, config.embed_dim)
     _check_parameter_count(2 * config.kernel * width**2 * config.depth, "encoder.hidden, encoder.embed_dim or encoder.depth")

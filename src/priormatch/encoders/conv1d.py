@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from priormatch.encoders.masking import check_mask_ratio, mask_input_segments, with_observed_mask
-from priormatch.errors import PriormatchError
+from priormatch.validation import check_int_at_least, check_odd, check_shape
 
 
 class DilatedResidualBlock(nn.Module):
@@ -53,10 +53,8 @@ class DilatedConvNet1d(nn.Module):
         super().__init__()
         sizes = dict(in_channels=in_channels, hidden=hidden, depth=depth, embed_dim=embed_dim, mask_segment=mask_segment)
         for name, value in sizes.items():
-            if value < 1:
-                raise PriormatchError(f"{name} must be >= 1, got {value}")
-        if kernel < 1 or kernel % 2 == 0:
-            raise PriormatchError(f"kernel must be an odd number >= 1 (for 'same' padding), got {kernel}")
+            check_int_at_least(name, value, 1)
+        check_odd("kernel", kernel, hint="'same' padding needs an odd kernel, e.g. 3")
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.depth = depth
@@ -92,8 +90,9 @@ class DilatedConvNet1d(nn.Module):
         r_{i,t}, Yue et al. 2022, sec. 3.1). ``keep`` (B, T) bool zeroes the latent vectors after
         the input projection where False (TS2Vec's timestamp masking); None keeps every step."""
         self._check_series(x)
-        if keep is not None and keep.shape != (x.shape[0], x.shape[2]):
-            raise PriormatchError(f"keep must be (B, T) = {(x.shape[0], x.shape[2])}, got shape {tuple(keep.shape)}")
+        if keep is not None:
+            expected = (x.shape[0], x.shape[2])
+            check_shape("keep", keep, expected, f"(B, T) = {expected}")
         return self._hidden(with_observed_mask(x), keep).transpose(1, 2)
 
     def _hidden(self, z: Tensor, keep: Tensor | None = None) -> Tensor:
@@ -104,5 +103,4 @@ class DilatedConvNet1d(nn.Module):
         return self.blocks(h)
 
     def _check_series(self, x: Tensor) -> None:
-        if x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise PriormatchError(f"expected series (B, {self.in_channels}, T), got shape {tuple(x.shape)}")
+        check_shape("x", x, (None, self.in_channels, None), f"series (B, {self.in_channels}, T)")

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from priormatch.encoders.masking import check_mask_ratio, mask_input_patches
 from priormatch.errors import PriormatchError
+from priormatch.validation import check_int_at_least, check_int_between, check_length, check_shape
 
 MIN_SIZE = 8  # smallest accepted height/width
 
@@ -40,12 +41,12 @@ class ConvNet2d(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in dict(in_channels=in_channels, embed_dim=embed_dim, mask_patch=mask_patch).items():
-            if value < 1:
-                raise PriormatchError(f"{name} must be >= 1, got {value}")
-        if any(w < 1 for w in widths):
-            raise PriormatchError(f"widths must all be >= 1, got {tuple(widths)}")
-        if len(strides) != len(widths) + 1 or any(s not in (1, 2) for s in strides):
-            raise PriormatchError(f"strides must hold len(widths) + 1 = {len(widths) + 1} values of 1 or 2, got {tuple(strides)}")
+            check_int_at_least(name, value, 1)
+        for index, width in enumerate(widths):
+            check_int_at_least(f"widths[{index}]", width, 1)
+        check_length("strides", strides, len(widths) + 1, hint="one stride per layer: len(widths) + 1")
+        for index, stride in enumerate(strides):
+            check_int_between(f"strides[{index}]", stride, 1, 2)
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.mask_patch = mask_patch
@@ -54,8 +55,7 @@ class ConvNet2d(nn.Module):
         self.layers = nn.Sequential(*(conv_bn_relu(c_in, c_out, stride=s) for c_in, c_out, s in pairs))
 
     def _check_input(self, x: Tensor) -> None:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise PriormatchError(f"expected images (B, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
+        check_shape("x", x, (None, self.in_channels, None, None), f"images (B, {self.in_channels}, H, W)")
         if min(x.shape[-2:]) < MIN_SIZE:
             h, w = x.shape[-2:]
             raise PriormatchError(f"image size {h}x{w} is too small; use views of at least {MIN_SIZE}x{MIN_SIZE}")

@@ -15,20 +15,18 @@ import math
 import torch
 from torch import Tensor
 
-from priormatch.errors import PriormatchError
+from priormatch.validation import check_int_at_least, check_range
 
 
 def check_mask_ratio(mask_ratio: float) -> None:
     """Raise unless ``mask_ratio`` is in [0, 1)."""
-    if not 0.0 <= mask_ratio < 1.0:
-        raise PriormatchError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
+    check_range("mask_ratio", mask_ratio, 0.0, 1.0)
 
 
 def num_kept(num_tokens: int, mask_ratio: float) -> int:
     """Tokens kept when dropping ``round(mask_ratio * num_tokens)`` (half up), at least 1."""
     check_mask_ratio(mask_ratio)
-    if num_tokens < 1:
-        raise PriormatchError(f"num_tokens must be >= 1, got {num_tokens}")
+    check_int_at_least("num_tokens", num_tokens, 1)
     return max(1, num_tokens - math.floor(mask_ratio * num_tokens + 0.5))
 
 
@@ -81,8 +79,7 @@ def mask_input_patches(
     ``mask_ratio == 0`` (nothing is drawn from ``generator``).
     """
     check_mask_ratio(mask_ratio)
-    if patch < 1:
-        raise PriormatchError(f"patch must be >= 1, got {patch}")
+    check_int_at_least("patch", patch, 1)
     if mask_ratio == 0.0:
         return x
     b, _, h, w = x.shape
@@ -107,8 +104,7 @@ def mask_input_segments(
     missing (observed mask 0) rather than as observed zeros. Identity when ``mask_ratio == 0``.
     """
     check_mask_ratio(mask_ratio)
-    if segment < 1:
-        raise PriormatchError(f"segment must be >= 1, got {segment}")
+    check_int_at_least("segment", segment, 1)
     if mask_ratio == 0.0:
         return x
     b, _, t = x.shape

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from priormatch.encoders.masking import with_observed_mask
 from priormatch.errors import PriormatchError
+from priormatch.validation import check_int_at_least, check_multiple_of
 
 SINCOS_BASE = 10_000.0  # wavelength scale of the sin-cos positions (Vaswani et al., 2017)
 
@@ -41,12 +42,6 @@ def sincos_2d(height: int, width: int, dim: int, *, device: torch.device | None 
     return torch.cat([sincos_1d(rows, dim // 2), sincos_1d(cols, dim // 2)], dim=1)
 
 
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if value < 1:
-            raise PriormatchError(f"{name} must be >= 1, got {value}")
-
-
 def _init_as_linear(conv: nn.Conv1d | nn.Conv2d) -> None:
     """Xavier-uniform on the flattened (embed_dim, patch_dim) weight, zero bias: patch tokens start
     on the same scale as the sin-cos positions (as in MAE's patch embedding)."""
@@ -60,9 +55,9 @@ class ImagePatchStem(nn.Module):
 
     def __init__(self, in_channels: int, *, patch_size: int, embed_dim: int) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, patch_size=patch_size, embed_dim=embed_dim)
-        if embed_dim % 4:
-            raise PriormatchError(f"embed_dim must be divisible by 4 (2-D sin-cos positions), got {embed_dim}")
+        for name, value in (("in_channels", in_channels), ("patch_size", patch_size), ("embed_dim", embed_dim)):
+            check_int_at_least(name, value, 1)
+        check_multiple_of("embed_dim", embed_dim, 4, hint="2-D sin-cos positions split it in four")
         self.in_channels = in_channels
         self.patch_size = patch_size
         self.embed_dim = embed_dim
@@ -118,9 +113,9 @@ class SeriesPatchStem(nn.Module):
 
     def __init__(self, in_channels: int, *, patch_length: int, embed_dim: int) -> None:
         super().__init__()
-        _check_positive(in_channels=in_channels, patch_length=patch_length, embed_dim=embed_dim)
-        if embed_dim % 2:
-            raise PriormatchError(f"embed_dim must be even for 1-D sin-cos positions, got {embed_dim}")
+        for name, value in (("in_channels", in_channels), ("patch_length", patch_length), ("embed_dim", embed_dim)):
+            check_int_at_least(name, value, 1)
+        check_multiple_of("embed_dim", embed_dim, 2, hint="1-D sin-cos positions split it in two")
         self.in_channels = in_channels
         self.patch_length = patch_length
         self.embed_dim = embed_dim

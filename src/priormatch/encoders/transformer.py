@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from priormatch.encoders.contract import PatchStem
 from priormatch.encoders.masking import check_mask_ratio, random_keep_indices
 from priormatch.errors import PriormatchError
+from priormatch.validation import check_int_at_least, check_multiple_of, check_positive, check_same_size, check_shape
 
 INIT_STD = 0.02  # truncated-normal std of linear weights and the CLS token (ViT / BERT convention)
 
@@ -38,12 +39,10 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, dim: int, *, heads: int, mlp_ratio: float = 4.0) -> None:
         super().__init__()
-        if dim < 1:
-            raise PriormatchError(f"dim must be >= 1, got {dim}")
-        if heads < 1 or dim % heads:
-            raise PriormatchError(f"heads must be >= 1 and divide dim={dim}, got heads={heads}")
-        if mlp_ratio <= 0:
-            raise PriormatchError(f"mlp_ratio must be > 0, got {mlp_ratio}")
+        check_int_at_least("dim", dim, 1)
+        check_int_at_least("heads", heads, 1)
+        check_multiple_of("dim", dim, heads, "heads", hint="choose heads that divide dim")
+        check_positive("mlp_ratio", mlp_ratio)
         self.heads = heads
         hidden = max(1, round(dim * mlp_ratio))
         self.norm1 = nn.LayerNorm(dim)
@@ -71,10 +70,8 @@ class TransformerEncoder(nn.Module):
 
     def __init__(self, stem: PatchStem, *, embed_dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> None:
         super().__init__()
-        if stem.embed_dim != embed_dim:
-            raise PriormatchError(f"embed_dim={embed_dim} must equal the stem's {stem.embed_dim}")
-        if depth < 1:
-            raise PriormatchError(f"depth must be >= 1, got {depth}")
+        check_same_size("embedding widths", {"embed_dim": embed_dim, "stem.embed_dim": stem.embed_dim})
+        check_int_at_least("depth", depth, 1)
         self.stem = stem
         self.embed_dim = embed_dim
         self.patch_dim = stem.patch_dim
@@ -106,8 +103,8 @@ class TransformerEncoder(nn.Module):
         if replace is not None:
             if mask_token is None:
                 raise PriormatchError("mask_token is required when replace is given")
-            if replace.shape != tokens.shape[:2]:
-                raise PriormatchError(f"replace must be (B, T) = {tuple(tokens.shape[:2])}, got {tuple(replace.shape)}")
+            expected = tuple(tokens.shape[:2])
+            check_shape("replace", replace, expected, f"(B, T) = {expected}")
             tokens = torch.where(replace.unsqueeze(-1), mask_token.to(tokens.dtype), tokens)
         return tokens + self.stem.positions(x).to(tokens.dtype)
 

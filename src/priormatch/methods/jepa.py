@@ -63,6 +63,7 @@ from priormatch.validation import (
     check_int_between,
     check_non_negative,
     check_positive,
+    check_positive_pair,
     check_range,
     check_width,
 )
@@ -95,24 +96,13 @@ class JEPAConfig(PriorHeadConfig):
     ema_momentum_end: float = 1.0  # ... increased linearly to this at the end
 
 
-def _check_ratio_pair(name: str, value: list[float]) -> None:
-    pair = list(value) if isinstance(value, (list, tuple)) else None
-    if pair is None or len(pair) != 2:
-        raise PriormatchError(f"{name}={value!r} must be [low, high] with 0 < low <= high, e.g. [0.75, 1.5]")
-    for bound in pair:
-        check_positive(name, bound)
-        check_range(name, bound, 0.0, MAX_RATIO, high_inclusive=True)
-    if pair[0] > pair[1]:
-        raise PriormatchError(f"{name}={value!r} must be [low, high] with low <= high")
-
-
 def validate_jepa_config(config: JEPAConfig) -> None:
     check_int_between("method.num_target_blocks", config.num_target_blocks, 1, MAX_TARGET_BLOCKS)
     check_fraction_pair("method.target_scale", config.target_scale)
     if config.target_scale[1] >= 1.0:
         raise PriormatchError(f"method.target_scale={config.target_scale!r} must stay below 1: the context needs tokens")
     check_fraction_pair("method.context_scale", config.context_scale)
-    _check_ratio_pair("method.aspect_ratio", config.aspect_ratio)
+    check_positive_pair("method.aspect_ratio", config.aspect_ratio, upper=MAX_RATIO, example="[0.75, 1.5]")
     check_width("method.predictor_dim", config.predictor_dim)
     check_depth("method.predictor_depth", config.predictor_depth)
     check_int_between("method.predictor_heads", config.predictor_heads, 1, config.predictor_dim)

@@ -91,8 +91,9 @@ def validate_msn_config(config: MSNConfig) -> None:
         check_range("method.adaptive_entropy_floor", config.adaptive_entropy_floor, 0.0, 1.0, high_inclusive=True)
 
 
-def resolve_prior(config: MSNConfig, data: DataInfo) -> Tensor:
-    """(K,) the prior a config asks for: uniform for MSN, the configured prior for PMSN."""
+def resolve_prior(config: MSNConfig, data: DataInfo | None) -> Tensor:
+    """(K,) the prior a config asks for: uniform for MSN, the configured prior for PMSN (a
+    ``class_counts`` prior needs ``data``'s class counts)."""
     if not isinstance(config, PMSNConfig):
         return uniform_prior(config.num_prototypes)
     return make_prior(
@@ -100,7 +101,7 @@ def resolve_prior(config: MSNConfig, data: DataInfo) -> Tensor:
         config.num_prototypes,
         tau=config.tau,
         values=config.prior_values,
-        class_counts=data.class_counts or None,
+        class_counts=(data.class_counts if data is not None else ()) or None,
     )
 
 
@@ -109,9 +110,13 @@ class MSN(SSLMethod):
 
     prior: Tensor  # buffer
 
-    def __init__(self, encoder: nn.Module, config: MSNConfig, prior: Tensor) -> None:
+    def __init__(self, encoder: nn.Module, config: MSNConfig, prior: Tensor | None = None, *, data: DataInfo | None = None) -> None:
+        """``prior`` (K,): the prototype prior; ``None`` resolves the one ``config`` asks for (with
+        ``data``'s class counts) once the config is validated, so a bad config allocates nothing."""
         super().__init__()
-        validate_msn_config(config)
+        validate_msn_config(config)  # the one check of the config on every construction path
+        if prior is None:
+            prior = resolve_prior(config, data)
         self.config = config
         self.view_spec = ViewSpec(num_global=2, num_focal=config.focal_views)
         self.encoder = encoder
@@ -197,5 +202,4 @@ def adaptive_prior(config: MSNConfig) -> AdaptivePrior | None:
 
 
 def build_msn(config: MSNConfig, encoder: nn.Module, data: DataInfo) -> MSN:
-    validate_msn_config(config)
-    return MSN(encoder, config, resolve_prior(config, data))
+    return MSN(encoder, config, data=data)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from priormatch.validation import check_choice, check_int_at_least, check_non_negative
+from priormatch.validation import check_choice, check_int_at_least, check_int_between, check_non_negative, check_same_shape, check_shape
 
 TargetNorm = Literal["layer", "instance"]
 NORM_EPS = 1e-5  # eps of the parameter-less layer / instance normalisation (PyTorch default)
@@ -42,8 +42,7 @@ def normalize_layer(layer: Tensor, norm: TargetNorm = "layer") -> Tensor:
 def data2vec_targets(layers: list[Tensor], *, top_k: int, norm: TargetNorm = "layer") -> Tensor:
     """(B, T, D) average of the normalised last ``top_k`` of ``layers`` (each (B, T, D)); no gradient."""
     check_int_at_least("top_k", top_k, 1)
-    if top_k > len(layers):
-        raise ValueError(f"top_k={top_k} exceeds the {len(layers)} layers given; use top_k <= {len(layers)}")
+    check_int_between("top_k", top_k, 1, len(layers), hint=f"only {len(layers)} layers were given")
     return torch.stack([normalize_layer(layer.detach(), norm) for layer in layers[-top_k:]]).mean(dim=0)
 
 
@@ -51,10 +50,9 @@ def data2vec_loss(predictions: Tensor, targets: Tensor, masked: Tensor, *, beta:
     """Scalar Smooth L1 (``beta`` > 0) or squared error (``beta`` = 0) averaged over the masked
     positions (B, T) and the D feature dimensions; 0 when nothing is masked."""
     check_non_negative("beta", beta)
-    if predictions.shape != targets.shape or predictions.ndim != 3:
-        raise ValueError(f"predictions and targets must both be (B, T, D); got {tuple(predictions.shape)} and {tuple(targets.shape)}")
-    if masked.shape != predictions.shape[:2] or masked.dtype != torch.bool:
-        raise ValueError(f"masked must be a bool tensor of shape (B, T) = {tuple(predictions.shape[:2])}")
+    check_same_shape("predictions", predictions, "targets", targets, "(B, T, D)")
+    expected = tuple(predictions.shape[:2])
+    check_shape("masked", masked, expected, f"(B, T) = {expected}", dtype=torch.bool)
     if not masked.any():
         return predictions.sum() * 0.0
     x, y = predictions[masked], targets[masked].detach()  # (M, D)

@@ -33,8 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from priormatch.errors import PriormatchError
-from priormatch.validation import check_range
+from priormatch.validation import check_min_size, check_range, check_same_shape
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,9 @@ def max_pool_time(r: Tensor) -> Tensor:
 
 
 def _check_representations(r1: Tensor, r2: Tensor, instance_weight: float) -> None:
-    if r1.ndim != 3 or r1.shape != r2.shape:
-        raise PriormatchError(f"r1 and r2 must both be (B, T, D) with the same shape; got {tuple(r1.shape)} and {tuple(r2.shape)}")
-    if r1.shape[0] < 1 or r1.shape[1] < 1:
-        raise PriormatchError(f"r1 and r2 need at least one series and one timestamp; got shape {tuple(r1.shape)}")
+    check_same_shape("r1", r1, "r2", r2, "(B, T, D)")
+    check_min_size("r1 and r2", r1.shape[0], 1, "series (B)")
+    check_min_size("r1 and r2", r1.shape[1], 1, "timestamp (T)")
     check_range("instance_weight", instance_weight, 0.0, 1.0, high_inclusive=True)
 
 

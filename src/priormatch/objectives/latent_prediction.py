@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from priormatch.objectives.data2vec import data2vec_loss, normalize_layer
-from priormatch.validation import check_choice
+from priormatch.validation import check_choice, check_same_shape, check_shape
 
 
 def gather_blocks(features: Tensor, blocks: Tensor) -> Tensor:
@@ -46,12 +46,11 @@ def latent_prediction_loss(predictions: Tensor, targets: Tensor, valid: Tensor |
     """Scalar squared error (``beta`` = 0, the paper) or Smooth L1 (``beta`` > 0) between predicted
     and target representations (B, M, L, D), averaged over the valid (B, M, L) tokens (all when
     ``valid`` is None) and the D dimensions; no gradient reaches the targets; 0 when none is valid."""
-    if predictions.ndim != 4 or predictions.shape != targets.shape:
-        raise ValueError(f"predictions and targets must both be (B, M, L, D); got {tuple(predictions.shape)} and {tuple(targets.shape)}")
+    check_same_shape("predictions", predictions, "targets", targets, "(B, M, L, D)")
     if valid is None:
         valid = torch.ones(predictions.shape[:3], dtype=torch.bool, device=predictions.device)
-    if valid.shape != predictions.shape[:3]:
-        raise ValueError(f"valid must be (B, M, L) = {tuple(predictions.shape[:3])}, got {tuple(valid.shape)}")
+    expected = tuple(predictions.shape[:3])
+    check_shape("valid", valid, expected, f"(B, M, L) = {expected}")
     return data2vec_loss(predictions.flatten(1, 2), targets.flatten(1, 2), valid.flatten(1, 2), beta=beta)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from priormatch.validation import check_positive
+from priormatch.validation import check_positive, check_same_shape, check_shape
 
 PATCH_NORM_EPS = 1e-6  # eps in sqrt(var + eps) of the per-patch target normalisation (MAE)
 
@@ -41,11 +41,9 @@ def masked_reconstruction_loss(
 ) -> Tensor:
     """Scalar mean over masked patches (with at least one observed value) of the per-patch mean
     squared error; 0 when no such patch exists. No gradient flows into ``targets``."""
-    if predictions.shape != targets.shape or predictions.ndim != 3:
-        raise ValueError(f"predictions and targets must both be (B, T, P); got {tuple(predictions.shape)} and {tuple(targets.shape)}")
-    if masked.shape != predictions.shape[:2] or masked.dtype != torch.bool:
-        expected = tuple(predictions.shape[:2])
-        raise ValueError(f"masked must be a bool tensor of shape (B, T) = {expected}; got {masked.dtype} {tuple(masked.shape)}")
+    check_same_shape("predictions", predictions, "targets", targets, "(B, T, P)")
+    expected = tuple(predictions.shape[:2])
+    check_shape("masked", masked, expected, f"(B, T) = {expected}", dtype=torch.bool)
     targets = targets.detach()
     if normalize_target:
         targets = normalize_patches(targets, eps=eps)

@@ -22,6 +22,15 @@ from priormatch.objectives.prior_matching import KLDirection, mean_prediction, p
 from priormatch.objectives.sinkhorn import sinkhorn_knopp
 from priormatch.objectives.soft_targets import soft_cross_entropy_from_log_probs
 from priormatch.priors import uniform_prior
+from priormatch.validation import (
+    check_choice,
+    check_int_at_least,
+    check_multiple_of,
+    check_non_negative,
+    check_positive,
+    check_same_size,
+    check_shape,
+)
 
 SinkhornMarginals = Literal["uniform", "prior", "off"]
 
@@ -79,22 +88,19 @@ def _validate(
     sinkhorn_iterations: int,
     regularization_weight: float,
 ) -> None:
-    if anchors.ndim != 2 or targets.ndim != 2 or prototypes.ndim != 2:
-        raise ValueError("anchors (M*N, D), targets (N, D) and prototypes (K, D) must be 2-D")
-    if not anchors.shape[1] == targets.shape[1] == prototypes.shape[1]:
-        raise ValueError(f"feature sizes differ: anchors {anchors.shape[1]}, targets {targets.shape[1]}, prototypes {prototypes.shape[1]}")
-    if targets.shape[0] == 0 or anchors.shape[0] % targets.shape[0] != 0:
-        raise ValueError(f"anchors rows ({anchors.shape[0]}) must be a positive multiple of targets rows ({targets.shape[0]})")
-    if prior.shape != (prototypes.shape[0],):
-        raise ValueError(f"prior has shape {tuple(prior.shape)}; expected ({prototypes.shape[0]},), one entry per prototype")
-    if temperature <= 0:
-        raise ValueError(f"temperature={temperature} must be > 0")
-    if sharpen_temperature <= 0:
-        raise ValueError(f"sharpen_temperature={sharpen_temperature} must be > 0")
-    if sinkhorn_iterations < 0:
-        raise ValueError(f"sinkhorn_iterations={sinkhorn_iterations} must be >= 0")
-    if regularization_weight < 0:
-        raise ValueError(f"regularization_weight={regularization_weight} must be >= 0")
+    check_shape("anchors", anchors, (None, None), "(M*N, D)")
+    check_shape("targets", targets, (None, None), "(N, D)")
+    check_shape("prototypes", prototypes, (None, None), "(K, D)")
+    sizes = {"anchors": anchors.shape[1], "targets": targets.shape[1], "prototypes": prototypes.shape[1]}
+    check_same_size("feature sizes (D)", sizes, hint="project anchors, targets and prototypes to one size")
+    check_int_at_least("targets rows", targets.shape[0], 1, hint="pass at least one target sample")
+    check_multiple_of("anchors rows", anchors.shape[0], targets.shape[0], "targets rows", hint="stack M views of the N targets")
+    k = prototypes.shape[0]
+    check_shape("prior", prior, (k,), f"(K,) = ({k},), one entry per prototype")
+    check_positive("temperature", temperature)
+    check_positive("sharpen_temperature", sharpen_temperature)
+    check_int_at_least("sinkhorn_iterations", sinkhorn_iterations, 0, hint="0 switches balancing off")
+    check_non_negative("regularization_weight", regularization_weight)
 
 
 def pmsn_terms(
@@ -112,8 +118,7 @@ def pmsn_terms(
 ) -> PMSNTerms:
     """The PMSN objective and its parts; see the module docstring for shapes."""
     _validate(anchors, targets, prototypes, prior, temperature, sharpen_temperature, sinkhorn_iterations, regularization_weight)
-    if sinkhorn_marginals not in ("uniform", "prior", "off"):
-        raise ValueError(f"sinkhorn_marginals={sinkhorn_marginals!r} must be 'uniform', 'prior' or 'off'")
+    check_choice("sinkhorn_marginals", sinkhorn_marginals, ("uniform", "prior", "off"))
     prior = prior.to(anchors)
     assignments = msn_targets(
         targets.detach(),

@@ -20,14 +20,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from priormatch.distributed import all_gather_with_grad, rank
-from priormatch.validation import check_positive
+from priormatch.validation import check_min_size, check_positive, check_same_shape
 
 
 def _check_views(z1: Tensor, z2: Tensor) -> None:
-    if z1.ndim != 2 or z1.shape != z2.shape:
-        raise ValueError(f"z1 and z2 must both be (N, D) with the same shape; got {tuple(z1.shape)} and {tuple(z2.shape)}")
-    if z1.shape[0] < 1:
-        raise ValueError("z1 and z2 must hold at least one sample")
+    check_same_shape("z1", z1, "z2", z2, "(N, D)")
+    check_min_size("z1 and z2", z1.shape[0], 1, "sample")
 
 
 def nt_xent_loss(z1: Tensor, z2: Tensor, *, temperature: float = 0.5) -> Tensor:

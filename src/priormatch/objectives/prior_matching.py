@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from priormatch.distributed import all_reduce_mean
+from priormatch.validation import check_choice
 
 KLDirection = Literal["forward", "reverse"]
 
@@ -41,11 +42,10 @@ def prior_divergence(p_bar: Tensor, prior: Tensor, direction: KLDirection = "for
 
     Only the forward direction reduces to MSN's me-max term under a uniform prior.
     """
+    check_choice("kl_direction", direction, ("forward", "reverse"))
     if direction == "forward":
         return kl_divergence(p_bar, prior)
-    if direction == "reverse":
-        return kl_divergence(prior, p_bar)
-    raise ValueError(f"kl_direction={direction!r} must be 'forward' or 'reverse'")
+    return kl_divergence(prior, p_bar)
 
 
 @torch.no_grad()

@@ -30,7 +30,7 @@ from priormatch.objectives.msn import prototype_logits
 from priormatch.objectives.prior_matching import mean_prediction
 from priormatch.objectives.sinkhorn import sinkhorn_knopp
 from priormatch.objectives.soft_targets import soft_cross_entropy
-from priormatch.validation import check_int_at_least, check_positive
+from priormatch.validation import check_int_at_least, check_multiple_of, check_not_above, check_positive, check_same_size, check_shape
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,14 @@ def swav_codes(scores: Tensor, *, epsilon: float = 0.05, iterations: int = 3, ro
 def _validate(projections: Tensor, prototypes: Tensor, num_views: int, num_code_views: int, row_marginals: Tensor | None) -> None:
     check_int_at_least("num_views", num_views, 2)
     check_int_at_least("num_code_views", num_code_views, 1)
-    if num_code_views > num_views:
-        raise ValueError(f"num_code_views={num_code_views} must be <= num_views={num_views}")
-    if projections.ndim != 2 or prototypes.ndim != 2 or projections.shape[1] != prototypes.shape[1]:
-        shapes = f"{tuple(projections.shape)}, {tuple(prototypes.shape)}"
-        raise ValueError(f"projections (V*N, D) and prototypes (K, D) must be 2-D with equal D; got {shapes}")
-    if projections.shape[0] % num_views:
-        raise ValueError(f"projections rows ({projections.shape[0]}) must be a multiple of num_views={num_views}")
-    if row_marginals is not None and row_marginals.shape != (prototypes.shape[0],):
-        raise ValueError(f"row_marginals has shape {tuple(row_marginals.shape)}; expected ({prototypes.shape[0]},), one per prototype")
+    check_not_above("num_code_views", num_code_views, "num_views", num_views)
+    check_shape("projections", projections, (None, None), "(V*N, D)")
+    check_shape("prototypes", prototypes, (None, None), "(K, D)")
+    check_same_size("feature sizes (D)", {"projections": projections.shape[1], "prototypes": prototypes.shape[1]})
+    check_multiple_of("projections rows", projections.shape[0], num_views, "num_views", hint="stack the V views view-major")
+    if row_marginals is not None:
+        k = prototypes.shape[0]
+        check_shape("row_marginals", row_marginals, (k,), f"(K,) = ({k},), one entry per prototype")
 
 
 def swav_terms(

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from priormatch.distributed import all_gather_with_grad
-from priormatch.validation import check_non_negative, check_positive
+from priormatch.validation import check_min_size, check_non_negative, check_positive, check_same_shape
 
 VARIANCE_EPS = 1e-4  # eps in sqrt(Var + eps) (paper); keeps the gradient finite at zero variance
 STD_TARGET = 1.0  # gamma, the target standard deviation of every dimension (paper)
@@ -76,11 +76,9 @@ def vicreg_terms(
     check_non_negative("covariance_weight", covariance_weight)
     check_positive("std_target", std_target)
     check_positive("eps", eps)
-    if z1.ndim != 2 or z1.shape != z2.shape:
-        raise ValueError(f"z1 and z2 must both be (n, d) with the same shape; got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    check_same_shape("z1", z1, "z2", z2, "(n, d)")
     z1, z2 = all_gather_with_grad(z1), all_gather_with_grad(z2)  # (N, d) global batch
-    if z1.shape[0] < 2:
-        raise ValueError(f"VICReg needs at least 2 samples in the (global) batch for variances; got {z1.shape[0]}")
+    check_min_size("the (global) batch of z1 and z2", z1.shape[0], 2, "samples", hint="VICReg's variances need two")
     invariance = invariance_term(z1, z2)
     variance = variance_term(z1, std_target=std_target, eps=eps) + variance_term(z2, std_target=std_target, eps=eps)
     covariance = covariance_term(z1) + covariance_term(z2)

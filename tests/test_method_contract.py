@@ -101,3 +101,15 @@ def test_teacher_update_moves_teacher_towards_student(name):
     assert any(not torch.equal(b, a) for b, a in zip(before, after))
     method.update_teacher(1.0)
     assert all(torch.equal(a, b) for a, b in zip(after, [p for m in method.teacher_modules() for p in m.parameters()]))
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_the_teacher_schedule_is_stated_by_the_method(name):
+    """An EMA teacher's (start, end) momentum comes from the method, so the loop never inspects configs."""
+    method = tiny_method(name)
+    momentum_range = method.teacher_momentum_range()
+    config = method.config if hasattr(method, "config") else None
+    if momentum_range is None:
+        assert not hasattr(config, "ema_momentum")
+    else:
+        assert momentum_range == (config.ema_momentum, config.ema_momentum_end) and method.uses_teacher

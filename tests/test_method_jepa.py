@@ -176,7 +176,7 @@ def test_default_encoder_is_the_series_transformer_and_the_short_run_warning_app
         warn_if_static_teacher(config, method, 200)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warn_if_static_teacher(jepa_run_config("method.ema_momentum=0.95"), method, 200)
+        warn_if_static_teacher(jepa_run_config("method.ema_momentum=0.95"), tiny_jepa(ema_momentum=0.95)[0], 200)
 
 
 @pytest.mark.parametrize(

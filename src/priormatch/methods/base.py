@@ -56,9 +56,16 @@ class SSLMethod(nn.Module):
         """EMA teacher modules (no gradient); empty for methods without a teacher."""
         return []
 
+    def teacher_momentum_range(self) -> tuple[float, float] | None:
+        """(start, end) momentum of an EMA teacher, which the loop ramps linearly over the run
+        (``training/schedules.py``); None for methods without one (a teacher that is not an EMA,
+        like TS2Vec's weight average, is updated with ``momentum=None``)."""
+        return None
+
     @torch.no_grad()
-    def update_teacher(self, momentum: float) -> None:
-        """Move teacher weights towards the online ones after an optimizer step (no-op by default)."""
+    def update_teacher(self, momentum: float | None) -> None:
+        """Move teacher weights towards the online ones after an optimizer step (no-op by default);
+        ``momentum`` follows :meth:`teacher_momentum_range` (None without an EMA teacher)."""
 
     def evaluation_encoder(self) -> nn.Module:
         """The encoder whose frozen features are evaluated (the target encoder for EMA methods)."""

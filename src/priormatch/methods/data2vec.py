@@ -28,7 +28,7 @@ from priormatch.encoders.masking import random_hidden_mask
 from priormatch.encoders.transformer import INIT_STD
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
-from priormatch.methods.ema import ema_update_, frozen_copy
+from priormatch.methods.ema import ema_update_, frozen_copy, scheduled_momentum
 from priormatch.objectives.data2vec import TargetNorm, data2vec_loss, data2vec_targets
 from priormatch.validation import check_choice, check_depth, check_non_negative, check_range
 
@@ -84,8 +84,12 @@ class Data2Vec(SSLMethod):
     def teacher_modules(self) -> list[nn.Module]:
         return [self.teacher]
 
+    def teacher_momentum_range(self) -> tuple[float, float]:
+        return self.config.ema_momentum, self.config.ema_momentum_end
+
     @torch.no_grad()
-    def update_teacher(self, momentum: float) -> None:
+    def update_teacher(self, momentum: float | None) -> None:
+        momentum = scheduled_momentum(momentum)
         ema_update_(self.teacher, self.encoder, momentum)
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:

@@ -8,6 +8,8 @@ from typing import TypeVar
 import torch
 from torch import nn
 
+from priormatch.errors import PriormatchError
+
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
@@ -50,3 +52,11 @@ def normalisation_buffers(module: nn.Module) -> set[str]:
         if isinstance(child, nn.modules.batchnorm._BatchNorm)
         for buffer, _ in child.named_buffers(recurse=False)
     }
+
+
+def scheduled_momentum(momentum: float | None) -> float:
+    """The loop's momentum for an EMA teacher; it is None only for methods whose
+    ``teacher_momentum_range`` is None, so getting None here is a caller bug."""
+    if momentum is None:
+        raise PriormatchError("an EMA teacher was updated without a momentum; pass the loop's scheduled ema_momentum")
+    return momentum

@@ -45,7 +45,7 @@ from priormatch.encoders.block_masks import BlockMasks, sample_block_masks
 from priormatch.encoders.transformer import INIT_STD, init_transformer_weights
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
-from priormatch.methods.ema import ema_update_, frozen_copy
+from priormatch.methods.ema import ema_update_, frozen_copy, scheduled_momentum
 from priormatch.methods.prior_head import (
     PriorHeadConfig,
     attach_prior_head,
@@ -163,8 +163,12 @@ class JEPA(SSLMethod):
     def teacher_modules(self) -> list[nn.Module]:
         return [self.target_encoder]
 
+    def teacher_momentum_range(self) -> tuple[float, float]:
+        return self.config.ema_momentum, self.config.ema_momentum_end
+
     @torch.no_grad()
-    def update_teacher(self, momentum: float) -> None:
+    def update_teacher(self, momentum: float | None) -> None:
+        momentum = scheduled_momentum(momentum)
         ema_update_(self.target_encoder, self.encoder, momentum)
 
     def evaluation_encoder(self) -> nn.Module:

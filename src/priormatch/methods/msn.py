@@ -17,11 +17,12 @@ from torch import Tensor, nn
 
 from priormatch.methods.adaptive_prior import AdaptivePrior
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
-from priormatch.methods.ema import ema_update_, frozen_copy
+from priormatch.methods.ema import ema_update_, frozen_copy, scheduled_momentum
 from priormatch.methods.prior_head import validate_prior_keys, validate_prototype_keys
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import pmsn_terms, prototype_usage
 from priormatch.objectives.msn import SinkhornMarginals, msn_targets
+from priormatch.objectives.prior_matching import KLDirection
 from priormatch.priors import make_prior, uniform_prior
 from priormatch.validation import (
     MAX_VIEWS,
@@ -55,6 +56,28 @@ class MSNConfig:
     ema_momentum: float = 0.996  # target-encoder momentum at the start ...
     ema_momentum_end: float = 1.0  # ... increased linearly to this at the end
 
+    # MSN is PMSN with the uniform prior, the forward KL (me-max) and no online estimate; PMSNConfig
+    # overrides these four, so the method itself never asks which of the two it is.
+    def check(self) -> None:
+        """Range checks of every key (one-line PriormatchError)."""
+        validate_prototype_keys(self)
+        check_range("method.mask_ratio", self.mask_ratio, 0.0, 1.0)
+        check_int_between("method.focal_views", self.focal_views, 0, MAX_VIEWS)
+        check_range("method.ema_momentum", self.ema_momentum, 0.0, 1.0, high_inclusive=True)
+        check_range("method.ema_momentum_end", self.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
+
+    def resolve_prior(self, data: DataInfo | None) -> Tensor:
+        """(K,) the prototype prior: uniform (MSN's hidden prior)."""
+        return uniform_prior(self.num_prototypes)
+
+    def divergence(self) -> KLDirection:
+        """The direction of the KL to the prior: forward, KL(p_bar || uniform) = me-max."""
+        return "forward"
+
+    def online_prior(self) -> AdaptivePrior | None:
+        """The estimator that re-fits the prior during training; MSN has none."""
+        return None
+
 
 @dataclass
 class PMSNConfig(MSNConfig):
@@ -76,33 +99,48 @@ class PMSNConfig(MSNConfig):
     adaptive_tau_max: float = 2.0  # the estimate is clipped to [0, tau_max] ...
     adaptive_entropy_floor: float = 0.5  # ... and lowered until H(prior) >= floor x log K
 
+    def check(self) -> None:
+        super().check()
+        validate_prior_keys(self)
+        check_range("method.adaptive_momentum", self.adaptive_momentum, 0.0, 1.0)
+        check_int_between("method.adaptive_warmup_steps", self.adaptive_warmup_steps, 0, 2**31)
+        check_non_negative("method.adaptive_tau_max", self.adaptive_tau_max)
+        check_range("method.adaptive_entropy_floor", self.adaptive_entropy_floor, 0.0, 1.0, high_inclusive=True)
+
+    def resolve_prior(self, data: DataInfo | None) -> Tensor:
+        """(K,) the configured prior (a ``class_counts`` prior needs ``data``'s class counts)."""
+        class_counts = (data.class_counts if data is not None else ()) or None
+        return make_prior(self.prior, self.num_prototypes, tau=self.tau, values=self.prior_values, class_counts=class_counts)
+
+    def divergence(self) -> KLDirection:
+        return cast(KLDirection, self.kl_direction)  # checked by validate_prior_keys
+
+    def online_prior(self) -> AdaptivePrior | None:
+        """``method.prior=adaptive`` (without explicit ``prior_values``): the running power-law estimator."""
+        if self.prior != "adaptive" or self.prior_values is not None:
+            return None
+        return AdaptivePrior(
+            self.num_prototypes,
+            momentum=self.adaptive_momentum,
+            warmup_steps=self.adaptive_warmup_steps,
+            tau_max=self.adaptive_tau_max,
+            entropy_floor=self.adaptive_entropy_floor,
+        )
+
 
 def validate_msn_config(config: MSNConfig) -> None:
-    validate_prototype_keys(config)
-    check_range("method.mask_ratio", config.mask_ratio, 0.0, 1.0)
-    check_int_between("method.focal_views", config.focal_views, 0, MAX_VIEWS)
-    check_range("method.ema_momentum", config.ema_momentum, 0.0, 1.0, high_inclusive=True)
-    check_range("method.ema_momentum_end", config.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
-    if isinstance(config, PMSNConfig):
-        validate_prior_keys(config)
-        check_range("method.adaptive_momentum", config.adaptive_momentum, 0.0, 1.0)
-        check_int_between("method.adaptive_warmup_steps", config.adaptive_warmup_steps, 0, 2**31)
-        check_non_negative("method.adaptive_tau_max", config.adaptive_tau_max)
-        check_range("method.adaptive_entropy_floor", config.adaptive_entropy_floor, 0.0, 1.0, high_inclusive=True)
+    """Range checks of an MSN or PMSN config (the config's own :meth:`MSNConfig.check`)."""
+    config.check()
 
 
 def resolve_prior(config: MSNConfig, data: DataInfo | None) -> Tensor:
-    """(K,) the prior a config asks for: uniform for MSN, the configured prior for PMSN (a
-    ``class_counts`` prior needs ``data``'s class counts)."""
-    if not isinstance(config, PMSNConfig):
-        return uniform_prior(config.num_prototypes)
-    return make_prior(
-        config.prior,
-        config.num_prototypes,
-        tau=config.tau,
-        values=config.prior_values,
-        class_counts=(data.class_counts if data is not None else ()) or None,
-    )
+    """(K,) the prior a config asks for: uniform for MSN, the configured prior for PMSN."""
+    return config.resolve_prior(data)
+
+
+def adaptive_prior(config: MSNConfig) -> AdaptivePrior | None:
+    """The online prior estimator of ``method.prior=adaptive`` (PMSN), else None."""
+    return config.online_prior()
 
 
 class MSN(SSLMethod):
@@ -138,8 +176,12 @@ class MSN(SSLMethod):
     def evaluation_encoder(self) -> nn.Module:
         return self.target_encoder
 
+    def teacher_momentum_range(self) -> tuple[float, float]:
+        return self.config.ema_momentum, self.config.ema_momentum_end
+
     @torch.no_grad()
-    def update_teacher(self, momentum: float) -> None:
+    def update_teacher(self, momentum: float | None) -> None:
+        momentum = scheduled_momentum(momentum)
         ema_update_(self.target_encoder, self.encoder, momentum)
         ema_update_(self.target_projector, self.projector, momentum)
 
@@ -160,7 +202,7 @@ class MSN(SSLMethod):
             sinkhorn_iterations=self.config.sinkhorn_iterations,
             sinkhorn_marginals=cast(SinkhornMarginals, self.config.sinkhorn_marginals),  # checked by validate_msn_config
             regularization_weight=self.config.regularization_weight,
-            kl_direction=getattr(self.config, "kl_direction", "forward"),
+            kl_direction=self.config.divergence(),
         )
         diagnostics = self._diagnostics(terms)
         if self.adaptive_prior is not None and self.training:
@@ -186,19 +228,6 @@ class MSN(SSLMethod):
             "regularizer": terms.regularizer.item(),
             **prototype_usage(terms.targets, terms.mean_prediction, self.prior),
         }
-
-
-def adaptive_prior(config: MSNConfig) -> AdaptivePrior | None:
-    """The online prior estimator of ``method.prior=adaptive`` (PMSN), else None."""
-    if not isinstance(config, PMSNConfig) or config.prior != "adaptive" or config.prior_values is not None:
-        return None
-    return AdaptivePrior(
-        config.num_prototypes,
-        momentum=config.adaptive_momentum,
-        warmup_steps=config.adaptive_warmup_steps,
-        tau_max=config.adaptive_tau_max,
-        entropy_floor=config.adaptive_entropy_floor,
-    )
 
 
 def build_msn(config: MSNConfig, encoder: nn.Module, data: DataInfo) -> MSN:

@@ -21,7 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,15 +96,16 @@ def autocast(config: RunConfig, device: torch.device) -> contextlib.AbstractCont
     raise PriormatchError(f"train.precision={config.train.precision!r} must be fp32 or bf16")
 
 
-def schedules(config: RunConfig, step: int, steps: int) -> dict[str, float]:
-    """Learning rate, weight decay and EMA momentum at ``step`` of ``steps``."""
+def schedules(config: RunConfig, method: SSLMethod, step: int, steps: int) -> dict[str, float]:
+    """Learning rate, weight decay and, for a method with an EMA teacher, its momentum at ``step`` of ``steps``."""
     train = config.train
     values = {
         "lr": cosine_with_warmup(step, steps, peak=train.lr, final=train.min_lr, warmup_steps=int(train.warmup_fraction * steps)),
         "weight_decay": cosine_increase(step, steps, start=train.weight_decay, end=train.weight_decay_end),
     }
-    if hasattr(config.method, "ema_momentum"):
-        values["ema_momentum"] = linear(step, steps, start=config.method.ema_momentum, end=config.method.ema_momentum_end)
+    momentum_range = method.teacher_momentum_range()
+    if momentum_range is not None:
+        values["ema_momentum"] = linear(step, steps, start=momentum_range[0], end=momentum_range[1])
     return values
 
 
@@ -114,12 +115,13 @@ STATIC_TEACHER = 0.5  # warn when the EMA teacher would end with more than this 
 def warn_if_static_teacher(config: RunConfig, method: SSLMethod, steps: int) -> None:
     """Warn when ``steps`` are too few for the EMA momentum of a method that evaluates its teacher
     (MSN, PMSN): the evaluated encoder would stay near its random initialisation. The fix is in the message."""
-    if not hasattr(config.method, "ema_momentum") or method.evaluation_encoder() is method.encoder:
+    momentum_range = method.teacher_momentum_range()
+    if momentum_range is None or method.evaluation_encoder() is method.encoder:
         return
-    kept = ema_initial_weight(steps, start=config.method.ema_momentum, end=config.method.ema_momentum_end)
+    kept = ema_initial_weight(steps, start=momentum_range[0], end=momentum_range[1])
     if kept > STATIC_TEACHER:
         warnings.warn(
-            f"method.ema_momentum={config.method.ema_momentum:g} over {steps} steps leaves the EMA teacher, "
+            f"method.ema_momentum={momentum_range[0]:g} over {steps} steps leaves the EMA teacher, "
             f"the encoder {config.method.name} evaluates, {kept:.0%} at its random initialisation; for a short run "
             f"set method.ema_momentum={short_run_momentum(steps):.3g} (1 - 10 / steps)",
             UserWarning,
@@ -178,7 +180,7 @@ def optimizer_step(
         nn.utils.clip_grad_norm_(state.method.parameters(), grad_clip)
     state.optimizer.step()
     if state.method.uses_teacher:
-        state.method.update_teacher(cast(float, ema_momentum))  # None only for TS2Vec, whose update ignores it
+        state.method.update_teacher(ema_momentum)
     return output
 
 
@@ -250,7 +252,7 @@ def train(
             _save_interrupted(run, state, steps, rank=rank, bar=bar)
             raise TrainingInterrupted(signal_number, run, state.step)
         step = state.step
-        hyper = schedules(config, step, steps)
+        hyper = schedules(config, state.method, step, steps)
         set_hyperparameters(state.optimizer, lr=hyper["lr"], weight_decay=hyper["weight_decay"])
         generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank))
         indices = rank_slice(batch_indices(sampler, step), rank, world_size)

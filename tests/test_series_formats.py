@@ -3,8 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from priormatch.data.series_files import encode_labels, load_series_npy, load_series_table
-from priormatch.data.ts_format import load_ts_file
+from priormatch.data.series_formats import encode_labels, load_series_npy, load_series_table, load_ts_file
 from priormatch.errors import PriormatchError
 
 nan = np.nan

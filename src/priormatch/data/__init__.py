@@ -28,10 +28,9 @@ from priormatch.data.samplers import (
     batch_indices,
     rank_slice,
 )
-from priormatch.data.series_files import load_series_npy, load_series_table
+from priormatch.data.series_formats import load_series_npy, load_series_table, load_ts_file
 from priormatch.data.series_sources import REGIME_DEFAULTS, load_npy_source, load_regimes, load_table_source, load_ts_source
 from priormatch.data.series_views import SeriesViews
-from priormatch.data.ts_format import load_ts_file
 from priormatch.data.ucr import load_ucr, ucr_available, ucr_package_names
 from priormatch.data.user_arrays import load_npz, stratified_split
 

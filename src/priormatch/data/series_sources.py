@@ -29,8 +29,7 @@ import numpy as np
 from priormatch.data.arrays import DatasetSplits, LabeledArrays, check_no_empty_class, validate_arrays
 from priormatch.data.layouts import LayoutRequest, resolve_layout
 from priormatch.data.regimes import make_regime_splits
-from priormatch.data.series_files import encode_labels, load_series_npy, load_series_table
-from priormatch.data.ts_format import load_ts_file
+from priormatch.data.series_formats import encode_labels, load_series_npy, load_series_table, load_ts_file
 from priormatch.data.user_arrays import SPLIT_SEED, TEST_FRACTION, stratified_split
 from priormatch.errors import PriormatchError
 

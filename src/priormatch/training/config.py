@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from priormatch.data.image_views import ImageViewsConfig, validate_image_views_config
+from priormatch.data.series_views import SeriesViewsConfig, validate_series_views_config
 from priormatch.errors import PriormatchError
 from priormatch.validation import (
     MAX_COUNT,
     check_choice,
-    check_fraction_pair,
     check_int_at_least,
     check_int_between,
     check_non_negative,
@@ -42,7 +43,6 @@ SAMPLERS = ("shuffle", "class_imbalanced")
 SAMPLER_MODES = ("global", "per_rank")
 PROBES = ("linear", "knn", "svm")
 MAX_THREADS = 1024  # train.num_threads
-MAX_VIEW_SIZE = 4096  # pixels of a view side / time steps of a resampled series
 
 
 @dataclass
@@ -58,29 +58,6 @@ class DataConfig:
     layout: str | None = None  # axes of a user array file: NCT NTC NT | NCHW NHWC NHW (None: NCT / NCHW)
     check_layout: bool = True  # refuse implausible shapes (more channels than timepoints, ...)
     groups: str | None = None  # what drives subset, sampler and class_counts prior instead of labels: file | kmeans:C
-
-
-@dataclass
-class ImageViewsConfig:
-    global_size: int | None = None  # side of global views (default: the native size)
-    focal_size: int | None = None  # side of focal views (default: about 3/7 of it)
-    global_scale: list[float] = field(default_factory=lambda: [0.3, 1.0])  # crop area fraction
-    focal_scale: list[float] = field(default_factory=lambda: [0.05, 0.3])
-    hflip: bool = True
-    brightness: float = 0.4
-    contrast: float = 0.4
-    noise_std: float = 0.0
-
-
-@dataclass
-class SeriesViewsConfig:
-    crop_scale: list[float] = field(default_factory=lambda: [0.5, 1.0])  # crop length fraction
-    focal_crop_scale: list[float] = field(default_factory=lambda: [0.2, 0.5])
-    output_length: int | None = None  # global views resampled to this (default: series length)
-    focal_output_length: int | None = None  # focal views (default: half the global length)
-    jitter_std: float = 0.1
-    scale_std: float = 0.1
-    time_mask_ratio: float = 0.0
 
 
 @dataclass
@@ -270,26 +247,6 @@ def validate_data_config(data: DataConfig) -> None:
         from priormatch.data.layouts import LAYOUTS  # the data package loads torch: not at import
 
         check_choice("data.layout", data.layout, LAYOUTS)
-
-
-def validate_image_views_config(views: ImageViewsConfig) -> None:
-    check_optional_int_between("image_views.global_size", views.global_size, 1, MAX_VIEW_SIZE)
-    check_optional_int_between("image_views.focal_size", views.focal_size, 1, MAX_VIEW_SIZE)
-    check_fraction_pair("image_views.global_scale", views.global_scale)
-    check_fraction_pair("image_views.focal_scale", views.focal_scale)
-    check_non_negative("image_views.brightness", views.brightness)
-    check_non_negative("image_views.contrast", views.contrast)
-    check_non_negative("image_views.noise_std", views.noise_std)
-
-
-def validate_series_views_config(views: SeriesViewsConfig) -> None:
-    check_fraction_pair("series_views.crop_scale", views.crop_scale)
-    check_fraction_pair("series_views.focal_crop_scale", views.focal_crop_scale)
-    check_optional_int_between("series_views.output_length", views.output_length, 1, MAX_VIEW_SIZE)
-    check_optional_int_between("series_views.focal_output_length", views.focal_output_length, 1, MAX_VIEW_SIZE)
-    check_non_negative("series_views.jitter_std", views.jitter_std)
-    check_non_negative("series_views.scale_std", views.scale_std)
-    check_range("series_views.time_mask_ratio", views.time_mask_ratio, 0.0, 1.0)
 
 
 def validate_train_config(train: TrainConfig) -> None:

@@ -1,4 +1,4 @@
-"""Named data sets: a plain dict of sources plus a dict of prefixed families (``ucr:ECG5000``).
+"""Data set registry: a plain dict of named sources plus a dict of prefixed families (``ucr:ECG5000``).
 
 :func:`load_dataset` is the one entry point the training and evaluation code use; ``path`` is
 the ``data.path`` config value (a directory or file, meaning depends on the source).

@@ -1,7 +1,8 @@
-"""Registry loaders for series data: user ``.ts`` / CSV / ``.npy`` files and the synthetic regimes.
+"""Series sources: the loaders the registry calls, for user ``.ts`` / CSV / ``.npy`` files and the synthetic regimes.
 
 Each loader takes the ``data.path`` config value and returns validated train/test splits of
-(n, C, T) float32 series:
+(n, C, T) float32 series; the files are read by :mod:`priormatch.data.series_formats` and the
+loaders are named in :mod:`priormatch.data.registry`:
 
 * ``ts``: ``data.path`` is a ``.ts`` file (sktime/aeon format);
 * ``series_csv``: a table, one series per row, label in column 0 (``.csv``, or tab-separated

@@ -13,16 +13,12 @@ import math
 import numpy as np
 import pytest
 
+from priormatch.diagnose.cells import condition_for_ratio, pmsn_arm
 from priormatch.diagnose.config import load_diagnose_config
-from priormatch.diagnose.experiments import condition_for_ratio, pmsn_arm
-from priormatch.diagnose.verdicts import (
-    ALPHA,
-    batch_composition_verdict,
-    overlay_verdict,
-    prior_matching_verdict,
-    prototype_verdict,
-    uniform_usage_verdict,
-)
+from priormatch.diagnose.experiments.batch_composition import batch_composition_verdict, prototype_verdict
+from priormatch.diagnose.experiments.overlay import overlay_verdict
+from priormatch.diagnose.experiments.prior_matching import prior_matching_verdict, uniform_usage_verdict
+from priormatch.diagnose.verdicts import ALPHA
 
 SIMULATIONS = 2000
 # upper one-sided 99% Monte-Carlo bound on a rate of exactly alpha

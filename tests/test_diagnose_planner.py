@@ -27,17 +27,17 @@ TINY = [
 
 def test_cells_per_experiment_follow_the_grids():
     config = load_diagnose_config("quick")
-    assert len(EXPERIMENTS["batch_composition"](config)) == 6 * 2
-    assert len(EXPERIMENTS["prior_matching"](config)) == 2 * (1 + 2 * 2)  # baseline + 2 taus x 2 target balancings
-    arms = {cell.arm for cell in EXPERIMENTS["prior_matching"](config)}
+    assert len(EXPERIMENTS["batch_composition"].cells(config)) == 6 * 2
+    assert len(EXPERIMENTS["prior_matching"].cells(config)) == 2 * (1 + 2 * 2)  # baseline + 2 taus x 2 target balancings
+    arms = {cell.arm for cell in EXPERIMENTS["prior_matching"].cells(config)}
     assert {"msn", "pmsn tau=1 uniform targets", "pmsn tau=1 prior targets"} <= arms
-    assert len(EXPERIMENTS["overlay"](config)) == 2
+    assert len(EXPERIMENTS["overlay"].cells(config)) == 2
 
 
 def test_plan_has_one_run_per_cell_and_seed_and_shares_identical_recipes(tmp_path):
     config = load_diagnose_config("smoke")
     plan = make_plan(config, tmp_path)
-    cells = sum(len(EXPERIMENTS[e](config)) for e in config.experiments)
+    cells = sum(len(EXPERIMENTS[e].cells(config)) for e in config.experiments)
     assert len(plan.runs) == cells * config.seeds
     # MSN with shuffled batches on the balanced subset is a cell of both the batch and the prior experiment.
     assert len(plan.unique_runs()) == len(plan.runs) - config.seeds

@@ -2,17 +2,10 @@
 
 import math
 
-from priormatch.diagnose.verdicts import (
-    ALPHA,
-    Verdict,
-    batch_composition_verdict,
-    learning_gate,
-    not_judged,
-    overlay_verdict,
-    prior_matching_verdict,
-    prototype_verdict,
-    uniform_usage_verdict,
-)
+from priormatch.diagnose.experiments.batch_composition import batch_composition_verdict, prototype_verdict
+from priormatch.diagnose.experiments.overlay import overlay_verdict
+from priormatch.diagnose.experiments.prior_matching import prior_matching_verdict, uniform_usage_verdict
+from priormatch.diagnose.verdicts import ALPHA, Verdict, learning_gate, not_judged
 
 REFERENCE = {"mae", "data2vec"}
 

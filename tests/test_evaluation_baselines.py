@@ -141,7 +141,7 @@ def test_raw_input_standardisation_uses_train_statistics_only():
 
 
 def _result(arm: str, condition: str, seed: int, accuracy: float, *, with_baselines: bool = True):
-    from priormatch.diagnose.experiments import Cell
+    from priormatch.diagnose.cells import Cell
     from priormatch.diagnose.planner import PlannedRun
     from priormatch.diagnose.results import RunResult
 
@@ -157,9 +157,9 @@ def _result(arm: str, condition: str, seed: int, accuracy: float, *, with_baseli
 
 
 def test_diagnose_tables_show_untrained_and_raw_input_reference_rows():
-    from priormatch.diagnose.sections.batch_composition import drop_table
-    from priormatch.diagnose.sections.overlay import overlay_table
-    from priormatch.diagnose.sections.prior_matching import accuracy_table
+    from priormatch.diagnose.experiments.batch_composition import drop_table
+    from priormatch.diagnose.experiments.overlay import overlay_table
+    from priormatch.diagnose.experiments.prior_matching import accuracy_table
 
     results = [_result(arm, condition, seed, 0.8) for arm in ("msn", "pmsn tau=1") for condition in ("shuffled", "k=2") for seed in (0, 1)]
     table = accuracy_table(results)

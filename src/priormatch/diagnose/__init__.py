@@ -1,7 +1,8 @@
 """``priormatch diagnose``: the paper's experiments as one command, with an HTML/Markdown report.
 
-config (presets) -> experiments (cells) -> planner (run configs, hashed) -> cache + executor
-(parallel workers) -> results + statistics -> sections (tables, figures, verdicts) -> writers.
+config (presets) -> experiments (one module each: cells, tables, figures, verdicts, section) ->
+planner (run configs, hashed) -> cache + executor (parallel workers) -> results + statistics ->
+each experiment's section (+ the shared sections/) -> writers.
 """
 
 from importlib import import_module

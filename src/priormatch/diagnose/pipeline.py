@@ -24,30 +24,21 @@ from omegaconf import OmegaConf
 
 from priormatch.diagnose.config import DiagnoseConfig
 from priormatch.diagnose.data_fit import check_plan_fits_data, fit_config_to_data
-from priormatch.diagnose.document import Document, Section
+from priormatch.diagnose.document import Document
 from priormatch.diagnose.executor import default_workers, execute_plan
+from priormatch.diagnose.experiments import EXPERIMENTS
 from priormatch.diagnose.html_writer import write_html
 from priormatch.diagnose.markdown_writer import write_markdown
 from priormatch.diagnose.planner import Plan, make_plan
 from priormatch.diagnose.prototype_cache import PrototypeCache
-from priormatch.diagnose.results import RunResult, load_result
-from priormatch.diagnose.sections import batch_composition, overlay, prior_matching
+from priormatch.diagnose.results import load_result
 from priormatch.diagnose.sections.rare_events import rare_event_table
 from priormatch.diagnose.sections.recommendation import recommendation_section
-from priormatch.diagnose.verdicts import Verdict
 from priormatch.diagnose.worker import recorded_warnings
 from priormatch.methods import METHODS
 from priormatch.training.checkpoint import write_json_atomic, write_text_atomic
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.run_lock import run_lock
-
-SectionBuilder = Callable[[DiagnoseConfig, list[RunResult], PrototypeCache], tuple[Section, dict[str, Verdict]]]
-
-SECTION_BUILDERS: dict[str, SectionBuilder] = {
-    "batch_composition": batch_composition.build_section,
-    "prior_matching": prior_matching.build_section,
-    "overlay": overlay.build_section,
-}
 
 
 def missing_method_notes(plan: Plan) -> list[str]:
@@ -77,7 +68,7 @@ def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, in
         results = [load_result(run) for run in plan.experiment_runs(experiment)]
         if not results:
             continue
-        section, claims = SECTION_BUILDERS[experiment](config, results, cache)
+        section, claims = EXPERIMENTS[experiment].build_section(config, results, cache)
         events = rare_event_table(results)
         if events is not None:
             section.tables.append(events)

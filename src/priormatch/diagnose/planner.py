@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from priormatch.diagnose.cells import Cell
 from priormatch.diagnose.config import DiagnoseConfig
-from priormatch.diagnose.experiments import EXPERIMENTS, Cell
 from priormatch.methods import METHODS
 from priormatch.training.config import RunConfig, config_to_yaml, raw_config, resolve_config
 from priormatch.training.experiment import config_data_kind
@@ -87,9 +87,12 @@ def run_key(config: RunConfig) -> str:
 
 def make_plan(config: DiagnoseConfig, out: Path) -> Plan:
     """Every (cell, seed) of the selected experiments whose method is registered."""
+    # Imported here: the experiment modules import results.py, which imports this module.
+    from priormatch.diagnose.experiments import EXPERIMENTS
+
     runs, missing = [], {}
     for experiment in config.experiments:
-        cells = EXPERIMENTS[experiment](config)
+        cells = EXPERIMENTS[experiment].cells(config)
         absent = sorted({cell.method for cell in cells if cell.method not in METHODS})
         if absent:
             missing[experiment] = absent

@@ -1,1 +1,1 @@
-"""One report section per experiment (tables, figures, verdict), plus the run-comparison section."""
+"""Report sections shared by the experiments: rare events, the recommendation, and the run comparison."""

@@ -27,8 +27,8 @@ from torch import Tensor, nn
 from priormatch.encoders.masking import random_hidden_mask
 from priormatch.encoders.transformer import INIT_STD
 from priormatch.errors import PriormatchError
-from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
-from priormatch.methods.ema import ema_update_, frozen_copy, scheduled_momentum
+from priormatch.methods.base import DataInfo, MethodOutput, ViewSpec
+from priormatch.methods.ema import EMATeacherMethod, frozen_copy
 from priormatch.objectives.data2vec import TargetNorm, data2vec_loss, data2vec_targets
 from priormatch.validation import check_choice, check_depth, check_non_negative, check_range
 
@@ -62,7 +62,7 @@ def validate_data2vec_config(config: Data2VecConfig, depth: int | None = None) -
     check_range("method.ema_momentum_end", config.ema_momentum_end, 0.0, 1.0, high_inclusive=True)
 
 
-class Data2Vec(SSLMethod):
+class Data2Vec(EMATeacherMethod):
     """data2vec around a token encoder (``TransformerEncoder``)."""
 
     encoder: TransformerEncoder
@@ -81,16 +81,8 @@ class Data2Vec(SSLMethod):
         # (the student's patch embedding is shared, see the module docstring).
         self.teacher = frozen_copy(encoder)
 
-    def teacher_modules(self) -> list[nn.Module]:
-        return [self.teacher]
-
-    def teacher_momentum_range(self) -> tuple[float, float]:
-        return self.config.ema_momentum, self.config.ema_momentum_end
-
-    @torch.no_grad()
-    def update_teacher(self, momentum: float | None) -> None:
-        momentum = scheduled_momentum(momentum)
-        ema_update_(self.teacher, self.encoder, momentum)
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.teacher, self.encoder)]
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (x,) = global_views  # (B, C, ...), the same view for teacher and student

@@ -1,14 +1,15 @@
-"""Exponential moving average ("EMA") teachers, shared by MSN, PMSN and data2vec."""
+"""Exponential moving average ("EMA") teachers, shared by MSN, PMSN, data2vec and JEPA."""
 
 from __future__ import annotations
 
 import copy
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 from priormatch.errors import PriormatchError
+from priormatch.methods.base import SSLMethod
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
@@ -54,9 +55,25 @@ def normalisation_buffers(module: nn.Module) -> set[str]:
     }
 
 
-def scheduled_momentum(momentum: float | None) -> float:
-    """The loop's momentum for an EMA teacher; it is None only for methods whose
-    ``teacher_momentum_range`` is None, so getting None here is a caller bug."""
-    if momentum is None:
-        raise PriormatchError("an EMA teacher was updated without a momentum; pass the loop's scheduled ema_momentum")
-    return momentum
+class EMATeacherMethod(SSLMethod):
+    """A method whose teachers are EMA copies of its student modules (:meth:`ema_pairs`); its config
+    has ``ema_momentum`` (the start) and ``ema_momentum_end``, which the loop ramps over the run."""
+
+    config: Any
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(teacher, student) pairs, in update order."""
+        raise NotImplementedError
+
+    def teacher_modules(self) -> list[nn.Module]:
+        return [teacher for teacher, _ in self.ema_pairs()]
+
+    def teacher_momentum_range(self) -> tuple[float, float]:
+        return self.config.ema_momentum, self.config.ema_momentum_end
+
+    @torch.no_grad()
+    def update_teacher(self, momentum: float | None) -> None:
+        if momentum is None:
+            raise PriormatchError("an EMA teacher was updated without a momentum; pass the loop's scheduled ema_momentum")
+        for teacher, student in self.ema_pairs():
+            ema_update_(teacher, student, momentum)

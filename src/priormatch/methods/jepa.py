@@ -44,8 +44,8 @@ from priormatch.encoders import TransformerBlock
 from priormatch.encoders.block_masks import BlockMasks, sample_block_masks
 from priormatch.encoders.transformer import INIT_STD, init_transformer_weights
 from priormatch.errors import PriormatchError
-from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
-from priormatch.methods.ema import ema_update_, frozen_copy, scheduled_momentum
+from priormatch.methods.base import DataInfo, MethodOutput, ViewSpec
+from priormatch.methods.ema import EMATeacherMethod, frozen_copy
 from priormatch.methods.prior_head import (
     PriorHeadConfig,
     attach_prior_head,
@@ -139,7 +139,7 @@ class LatentPredictor(nn.Module):
         return self.project(self.norm(x[:, -num_targets:]))  # (B', num_targets, D)
 
 
-class JEPA(SSLMethod):
+class JEPA(EMATeacherMethod):
     """JEPA around a token encoder (``TransformerEncoder``: series or image patches)."""
 
     encoder: TransformerEncoder
@@ -160,16 +160,8 @@ class JEPA(SSLMethod):
         self.target_encoder = frozen_copy(encoder)
         attach_prior_head(self, encoder.embed_dim, config, prior)
 
-    def teacher_modules(self) -> list[nn.Module]:
-        return [self.target_encoder]
-
-    def teacher_momentum_range(self) -> tuple[float, float]:
-        return self.config.ema_momentum, self.config.ema_momentum_end
-
-    @torch.no_grad()
-    def update_teacher(self, momentum: float | None) -> None:
-        momentum = scheduled_momentum(momentum)
-        ema_update_(self.target_encoder, self.encoder, momentum)
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.target_encoder, self.encoder)]
 
     def evaluation_encoder(self) -> nn.Module:
         return self.target_encoder

@@ -16,8 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from priormatch.methods.adaptive_prior import AdaptivePrior
-from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
-from priormatch.methods.ema import ema_update_, frozen_copy, scheduled_momentum
+from priormatch.methods.base import DataInfo, MethodOutput, ViewSpec
+from priormatch.methods.ema import EMATeacherMethod, frozen_copy
 from priormatch.methods.prior_head import validate_prior_keys, validate_prototype_keys
 from priormatch.methods.projection import ProjectionHead
 from priormatch.objectives import pmsn_terms, prototype_usage
@@ -143,7 +143,7 @@ def adaptive_prior(config: MSNConfig) -> AdaptivePrior | None:
     return config.online_prior()
 
 
-class MSN(SSLMethod):
+class MSN(EMATeacherMethod):
     """MSN / PMSN around any encoder of the encoder contract (see ``priormatch.encoders``)."""
 
     prior: Tensor  # buffer
@@ -170,20 +170,11 @@ class MSN(SSLMethod):
         self.register_buffer("prior", prior.float())
         self.adaptive_prior = adaptive_prior(config)
 
-    def teacher_modules(self) -> list[nn.Module]:
-        return [self.target_encoder, self.target_projector]
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.target_encoder, self.encoder), (self.target_projector, self.projector)]
 
     def evaluation_encoder(self) -> nn.Module:
         return self.target_encoder
-
-    def teacher_momentum_range(self) -> tuple[float, float]:
-        return self.config.ema_momentum, self.config.ema_momentum_end
-
-    @torch.no_grad()
-    def update_teacher(self, momentum: float | None) -> None:
-        momentum = scheduled_momentum(momentum)
-        ema_update_(self.target_encoder, self.encoder, momentum)
-        ema_update_(self.target_projector, self.projector, momentum)
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         target_view, anchor_view = global_views  # (N, ...) each

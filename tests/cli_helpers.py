@@ -19,3 +19,14 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("priormatch: error: "), err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+# A tiny series model for CLI runs that only need to train a step or two.
+SMALL_SERIES_MODEL = [
+    "method.name=simclr",
+    "method.projection_hidden=16",
+    "method.projection_dim=8",
+    "encoder.depth=1",
+    "encoder.hidden=8",
+    "encoder.embed_dim=16",
+]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import SMALL_SERIES_MODEL
 from priormatch import PriormatchError, SSLEncoder
 from priormatch.cli import main
 from priormatch.data import load_dataset
@@ -21,14 +22,6 @@ from priormatch.data.memmap_arrays import load_memmap_folder
 from priormatch.data.series_sources import load_npy_source
 from priormatch.data.user_arrays import load_npz
 
-SMALL_SERIES_MODEL = [
-    "method.name=simclr",
-    "method.projection_hidden=16",
-    "method.projection_dim=8",
-    "encoder.depth=1",
-    "encoder.hidden=8",
-    "encoder.embed_dim=16",
-]
 ONE_STEP = ["train.steps=1", "train.batch_size=8", "train.progress=false", "train.log_every=1", "train.num_threads=1"]
 
 

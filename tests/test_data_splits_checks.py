@@ -12,20 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import SMALL_SERIES_MODEL
 from priormatch.cli import main
 from priormatch.data.arrays import DatasetSplits, LabeledArrays
 from priormatch.data.split_checks import count_test_rows_in_train, missing_test_classes, warn_about_splits
 from priormatch.data.user_arrays import load_npz
 from priormatch.evaluation.metrics import classification_metrics
 
-SMALL_SERIES_MODEL = [
-    "method.name=simclr",
-    "method.projection_hidden=16",
-    "method.projection_dim=8",
-    "encoder.depth=1",
-    "encoder.hidden=8",
-    "encoder.embed_dim=16",
-]
 ONE_STEP = ["train.steps=1", "train.batch_size=8", "train.progress=false", "train.num_threads=1"]
 
 

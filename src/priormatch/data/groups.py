@@ -42,6 +42,14 @@ def resolve_groups(spec: str | None, train: LabeledArrays, seed: int) -> np.ndar
     raise PriormatchError(f"data.groups={spec!r} is not one of: file, kmeans:C (e.g. kmeans:8); drop it to use the labels")
 
 
+def mechanism_labels(train: LabeledArrays, groups: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """((n,) codes that drive the experiment, how many values they take): the ``groups`` when
+    given, else the training labels and the number of classes."""
+    if groups is None:
+        return train.y, train.num_classes
+    return groups, int(groups.max()) + 1
+
+
 def parse_cluster_count(spec: str, num_samples: int) -> int:
     """C of ``kmeans:C``: an integer from 2 to the number of training samples."""
     text = spec.removeprefix("kmeans:")

@@ -16,8 +16,10 @@ import copy
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from priormatch.data import DatasetSplits, load_dataset
-from priormatch.data.groups import resolve_groups
+from priormatch.data.groups import mechanism_labels, resolve_groups
 from priormatch.data.long_tail import largest_subset_size
 from priormatch.diagnose.config import DiagnoseConfig
 from priormatch.diagnose.planner import Plan, PlannedRun
@@ -43,7 +45,8 @@ class RunFit:
 def plan_fits(plan: Plan) -> list[RunFit]:
     """How each unique planned run fits its data (each data set loaded once)."""
     loaded: dict[tuple, DatasetSplits] = {}
-    return [_fit(run, _splits(run.config.data, loaded)) for run in plan.unique_runs()]
+    groups: dict[tuple, np.ndarray | None] = {}  # data.groups per data set and seed (k-means once, not per run)
+    return [_fit(run, _splits(run.config.data, loaded), groups) for run in plan.unique_runs()]
 
 
 def check_plan_fits_data(plan: Plan) -> None:
@@ -90,15 +93,21 @@ def _splits(config: DataConfig, loaded: dict[tuple, DatasetSplits]) -> DatasetSp
     return loaded[key]
 
 
-def _fit(run: PlannedRun, splits: DatasetSplits) -> RunFit:
+def _groups(config: DataConfig, splits: DatasetSplits, cache: dict[tuple, np.ndarray | None]) -> np.ndarray | None:
+    key = (id(splits), config.groups, config.class_order_seed)
+    if key not in cache:
+        cache[key] = resolve_groups(config.groups, splits.train, config.class_order_seed)
+    return cache[key]
+
+
+def _fit(run: PlannedRun, splits: DatasetSplits, group_cache: dict[tuple, np.ndarray | None]) -> RunFit:
     """Build the run's pretraining subset and sampler; a PriormatchError becomes the run's problem."""
     data, train = run.config.data, run.config.train
     largest = None
     try:
-        groups = resolve_groups(data.groups, splits.train, data.class_order_seed)
-        labels = splits.train.y if groups is None else groups
+        groups = _groups(data, splits, group_cache)
+        labels, num = mechanism_labels(splits.train, groups)
         if data.subset_size is not None:
-            num = splits.num_classes if groups is None else int(groups.max()) + 1
             largest = largest_subset_size(labels, num, imbalance_ratio=data.imbalance_ratio, seed=data.class_order_seed)
         subset = pretraining_subset(data, splits, groups)
         make_sampler(data, labels[subset], batch_size=train.batch_size, seed=run.config.seed)

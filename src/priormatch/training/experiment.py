@@ -26,7 +26,7 @@ from priormatch.data import (
     load_dataset,
     long_tail_indices,
 )
-from priormatch.data.groups import resolve_groups
+from priormatch.data.groups import mechanism_labels, resolve_groups
 from priormatch.data.layouts import STANDARD_LAYOUTS, LayoutRequest, interpretation
 from priormatch.data.split_checks import warn_about_splits
 from priormatch.encoders import build_encoder
@@ -55,12 +55,12 @@ class PretrainingData:
     def mechanism_labels(self) -> np.ndarray:
         """(n_train,) what forms the long-tailed subset, the sampler's batches and the class_counts
         prior: ``data.groups`` when set, else the labels (:mod:`priormatch.data.groups`)."""
-        return self.splits.train.y if self.groups is None else self.groups
+        return mechanism_labels(self.splits.train, self.groups)[0]
 
     def mechanism_counts(self) -> np.ndarray:
         """(K,) pretraining-subset counts of each class, or (G,) of each group under ``data.groups``."""
-        minlength = self.splits.num_classes if self.groups is None else int(self.groups.max()) + 1
-        return np.bincount(self.mechanism_labels[self.subset], minlength=minlength)
+        labels, num = mechanism_labels(self.splits.train, self.groups)
+        return np.bincount(labels[self.subset], minlength=num)
 
     @property
     def train(self) -> LabeledArrays:
@@ -131,10 +131,10 @@ def pretraining_subset(config: DataConfig, splits: DatasetSplits, groups: np.nda
         raise PriormatchError(f"data.imbalance_ratio={config.imbalance_ratio} must be >= 1 (n_max / n_min)")
     if config.imbalance_ratio == 1 and config.subset_size is None:
         return np.arange(len(splits.train))
-    labels = splits.train.y if groups is None else groups
+    labels, num = mechanism_labels(splits.train, groups)
     return long_tail_indices(
         labels,
-        splits.num_classes if groups is None else int(groups.max()) + 1,
+        num,
         imbalance_ratio=config.imbalance_ratio,
         seed=config.class_order_seed,
         subset_size=config.subset_size,

@@ -28,21 +28,21 @@ def paired_difference(results: list[RunResult], arm: str, baseline: str, conditi
 
 def recommend(results: list[RunResult], baseline: str, condition: str) -> tuple[str, list[list[str]]]:
     """(one sentence, table rows) for one data condition."""
-    rows, helpful = [], []
-    for arm in arms(results):
-        if arm == baseline:
-            continue
-        accuracy = paired_difference(results, arm, baseline, condition, "accuracy")
-        tail = paired_difference(results, arm, baseline, condition, "tail_accuracy")
-        rows.append([condition, arm, _interval(accuracy), _interval(tail), str(accuracy.n)])
-        if accuracy.low > 0 and not tail.high < 0:
-            helpful.append((accuracy.mean, arm))
+    differences = {
+        arm: (
+            paired_difference(results, arm, baseline, condition, "accuracy"),
+            paired_difference(results, arm, baseline, condition, "tail_accuracy"),
+        )
+        for arm in arms(results)
+        if arm != baseline
+    }
+    rows = [[condition, arm, _interval(accuracy), _interval(tail), str(accuracy.n)] for arm, (accuracy, tail) in differences.items()]
+    helpful = [(accuracy.mean, arm) for arm, (accuracy, tail) in differences.items() if accuracy.low > 0 and not tail.high < 0]
     if helpful:
         gain, arm = max(helpful)
         return f"On {condition}: use **{arm}**: {_pp(gain)} linear accuracy over {baseline} (interval above 0).", rows
-    candidates = [(paired_difference(results, a, baseline, condition, "accuracy"), a) for a in arms(results) if a != baseline]
-    best = max(candidates, key=lambda c: -math.inf if math.isnan(c[0].mean) else c[0].mean, default=None)
-    detail = f" (best mean: {best[1]}, {_interval(best[0])})" if best is not None else ""
+    best = max(differences.items(), key=lambda item: -math.inf if math.isnan(item[1][0].mean) else item[1][0].mean, default=None)
+    detail = f" (best mean: {best[0]}, {_interval(best[1][0])})" if best is not None else ""
     return f"On {condition}: no difference detected at this budget; keep {baseline}{detail}.", rows
 
 

@@ -48,6 +48,13 @@ RECIPE = (
     "method.ema_momentum=0.95",  # short run: the EMA teacher (the evaluated encoder) must move away
     "method.ema_momentum_end=0.995",  # from its initialisation within ~114 steps
     "eval.probe_samples_per_class=500",  # 5,000 labelled probe images, balanced, from the full train split
+    # the defaults of the time, pinned since the image recipe changed them (docs/results.md)
+    "encoder.name=vit",
+    "train.lr=1e-3",
+    "train.precision=fp32",
+    "image_views.global_scale=[0.3,1.0]",
+    "image_views.brightness=0.4",
+    "image_views.contrast=0.4",
 )
 METHODS = {
     "msn": ("method.name=msn",),

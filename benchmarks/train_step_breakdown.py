@@ -243,7 +243,7 @@ def main() -> None:
     args = parse_args()
     CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
     torch.set_num_threads(args.threads)
-    overrides = ["data.name=fashion_mnist", "method.name=pmsn", "train.batch_size=256", *args.overrides]
+    overrides = ["data.name=fashion_mnist", "method.name=pmsn", "encoder.name=vit", "train.batch_size=256", *args.overrides]
     config = resolve_config(raw_config([], overrides), data_kind=config_data_kind)
     bench = build(config)
     spec = bench.method.view_spec

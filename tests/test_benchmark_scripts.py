@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from priormatch.data import fashion_mnist
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -115,3 +117,26 @@ def test_rare_event_suite_reports_the_committed_runs():
     done = run_script("rare_event_suite.py", "--report")
     assert done.returncode == 0, done.stderr
     assert "| ucr:ECG5000 | pmsn adaptive |" in done.stdout and "| regimes | untrained (msn's) |" in done.stdout
+
+
+@pytest.mark.skipif(not fashion_mnist.is_available(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+def test_image_recipe_trains_the_defaults_and_prints_both_margins(tmp_path):
+    results = tmp_path / "recipe.jsonl"
+    extra = ["train.steps=2", "train.batch_size=16", "eval.probe_samples_per_class=5"]
+    args = ["--methods", "simclr", "--seeds", "0", "--jobs", "1", "--results", str(results), "--runs", str(tmp_path / "runs")]
+    done = run_script("image_recipe.py", *args, "--extra", *extra)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(results.read_text())
+    assert row["method"] == "simclr" and row["steps"] == 2 and row["extra"] == extra
+    assert set(row["untrained"]) == set(row["raw_input"]) == set(row["trained"]) == {"knn", "linear"}
+    table = [line for line in done.stdout.splitlines() if line.startswith("| simclr | 0 |")]
+    assert len(table) == 2  # the row as it finishes and in the final table
+    assert table[-1].split("|")[-2].strip() in ("yes", "no")
+
+
+def test_image_recipe_table_reads_the_committed_results():
+    done = run_script("image_recipe.py", "--table")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|") for line in done.stdout.splitlines()[2:] if line.startswith("| ")]
+    assert rows and {row[1].strip() for row in rows} <= {"simclr", "vicreg", "swav", "msn", "pmsn"}
+    assert all(row[-2].strip() in ("yes", "no") for row in rows)

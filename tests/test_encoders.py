@@ -151,8 +151,10 @@ def test_nan_series_give_finite_embeddings_and_use_the_mask(name: str) -> None:
 
 
 def test_defaults_and_kind_errors() -> None:
-    assert default_encoder("image") == "vit"
+    assert default_encoder("image") == "cnn"
     assert default_encoder("series") == "conv1d"
+    assert default_encoder("image", tokens=True) == "vit"
+    assert default_encoder("series", tokens=True) == "series_transformer"
     with pytest.raises(PriormatchError, match="valid encoders for series: conv1d, series_transformer"):
         build_encoder(ENCODERS["vit"].config_type(), (1, 64))
     with pytest.raises(PriormatchError, match="valid encoders for image: cnn, vit"):

@@ -80,6 +80,7 @@ def test_missing_values_and_multivariate_series():
 def test_images_and_token_methods():
     images = np.random.default_rng(0).integers(0, 256, size=(12, 1, 8, 8), dtype=np.uint8)
     vit = dict(
+        encoder="vit",  # the image default is the CNN
         steps=2,
         batch_size=8,
         encoder__patch_size=2,

@@ -71,7 +71,7 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
 
     method: a registered method name (``priormatch.methods.METHODS``), e.g. "pmsn", "msn".
     encoder: an encoder name, or None for the default of the data kind (series: "conv1d", or
-        "series_transformer" for methods that mask patch tokens; images: "vit").
+        "series_transformer" for methods that mask patch tokens; images: "cnn", or "vit" for those methods).
     steps: optimizer steps. batch_size: global batch, capped at the number of samples.
     random_state: None, an int or a RandomState; seeds initialisation, views and data order.
     ema_momentum: start momentum of an EMA teacher (methods that have one: msn, pmsn, ...); "auto":

@@ -49,11 +49,12 @@ FOCAL_SIDE_FRACTION = 3 / 7
 class ImageViewsConfig:
     global_size: int | None = None  # side of global views (default: the native size)
     focal_size: int | None = None  # side of focal views (default: about 3/7 of it)
-    global_scale: list[float] = field(default_factory=lambda: [0.3, 1.0])  # crop area fraction
+    # crop area fraction; image recipe: 28x28 objects are centred, smaller crops cut most of one away
+    global_scale: list[float] = field(default_factory=lambda: [0.5, 1.0])
     focal_scale: list[float] = field(default_factory=lambda: [0.05, 0.3])
     hflip: bool = True
-    brightness: float = 0.4
-    contrast: float = 0.4
+    brightness: float = 0.8  # image recipe: on 28x28 greyscale, photometric jitter is the strongest augmentation
+    contrast: float = 0.8  # (none: kNN 75.9; 0.4: 82.6; 0.8: 83.6, SimCLR, docs/results.md)
     noise_std: float = 0.0
 
 
@@ -122,12 +123,12 @@ class ImageViews:
         mean: Sequence[float],
         std: Sequence[float],
         *,
-        global_scale: tuple[float, float] = (0.3, 1.0),
+        global_scale: tuple[float, float] = (0.5, 1.0),
         focal_scale: tuple[float, float] = (0.05, 0.3),
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
         hflip: bool = True,
-        brightness: float = 0.4,
-        contrast: float = 0.4,
+        brightness: float = 0.8,
+        contrast: float = 0.8,
         noise_std: float = 0.0,
     ) -> None:
         check_int_at_least("image_size", image_size, 1, hint="give the view size in pixels")

@@ -81,7 +81,7 @@ ENCODERS: dict[str, EncoderSpec] = {
     "conv1d": EncoderSpec(Conv1dConfig, _build_conv1d, ("series",)),
 }
 
-_DEFAULTS: dict[str, str] = {"image": "vit", "series": "conv1d"}
+_DEFAULTS: dict[str, str] = {"image": "cnn", "series": "conv1d"}
 
 
 def input_kind(input_shape: tuple[int, ...]) -> Kind:
@@ -99,11 +99,12 @@ def encoder_names(kind: Kind) -> list[str]:
 
 
 def default_encoder(kind: Kind, *, tokens: bool = False) -> str:
-    """The encoder used when none is configured: 'vit' for images; 'conv1d' for series, or
-    'series_transformer' when the method needs patch tokens (``tokens=True``, MAE / data2vec)."""
+    """The encoder used when none is configured: 'cnn' for images (the image recipe) and 'conv1d'
+    for series; when the method needs patch tokens (``tokens=True``: MAE, data2vec, JEPA) 'vit' for
+    images and 'series_transformer' for series."""
     check_choice("kind", kind, sorted(_DEFAULTS))
-    if tokens and kind == "series":
-        return "series_transformer"
+    if tokens:
+        return "vit" if kind == "image" else "series_transformer"
     return _DEFAULTS[kind]
 
 

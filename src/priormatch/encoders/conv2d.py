@@ -1,6 +1,6 @@
 """A small CNN for small images (28x28, CPU-friendly): conv3x3-BN-ReLU layers, global avg pool.
 
-With the defaults a 28x28 input goes 28 -> 28 -> 14 -> 14 -> 7 -> 4 spatially. It has no
+With the defaults a 28x28 input goes 28 -> 28 -> 14 -> 7 -> 4 spatially. It has no
 tokens, so ``mask_ratio`` blanks (sets to 0) that share of the ``mask_patch`` x ``mask_patch``
 input cells instead of dropping tokens (see :func:`~priormatch.encoders.masking.mask_input_patches`).
 """
@@ -34,8 +34,8 @@ class ConvNet2d(nn.Module):
         self,
         in_channels: int,
         *,
-        widths: tuple[int, ...] = (32, 64, 128, 128),
-        strides: tuple[int, ...] = (1, 2, 1, 2, 2),
+        widths: tuple[int, ...] = (32, 64, 128),
+        strides: tuple[int, ...] = (1, 2, 2, 2),
         embed_dim: int = 256,
         mask_patch: int = 4,
     ) -> None:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from priormatch.objectives.float32 import in_float32
 from priormatch.validation import check_choice, check_int_at_least, check_int_between, check_non_negative, check_same_shape, check_shape
 
 TargetNorm = Literal["layer", "instance"]
@@ -39,6 +40,7 @@ def normalize_layer(layer: Tensor, norm: TargetNorm = "layer") -> Tensor:
 
 
 @torch.no_grad()
+@in_float32
 def data2vec_targets(layers: list[Tensor], *, top_k: int, norm: TargetNorm = "layer") -> Tensor:
     """(B, T, D) average of the normalised last ``top_k`` of ``layers`` (each (B, T, D)); no gradient."""
     check_int_at_least("top_k", top_k, 1)
@@ -46,6 +48,7 @@ def data2vec_targets(layers: list[Tensor], *, top_k: int, norm: TargetNorm = "la
     return torch.stack([normalize_layer(layer.detach(), norm) for layer in layers[-top_k:]]).mean(dim=0)
 
 
+@in_float32
 def data2vec_loss(predictions: Tensor, targets: Tensor, masked: Tensor, *, beta: float = 2.0) -> Tensor:
     """Scalar Smooth L1 (``beta`` > 0) or squared error (``beta`` = 0) averaged over the masked
     positions (B, T) and the D feature dimensions; 0 when nothing is masked."""

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from priormatch.objectives.float32 import in_float32
 from priormatch.validation import check_min_size, check_range, check_same_shape
 
 
@@ -84,6 +85,7 @@ def _check_representations(r1: Tensor, r2: Tensor, instance_weight: float) -> No
     check_range("instance_weight", instance_weight, 0.0, 1.0, high_inclusive=True)
 
 
+@in_float32
 def hierarchical_contrast_terms(r1: Tensor, r2: Tensor, *, instance_weight: float = 0.5) -> HierarchicalContrastTerms:
     """The hierarchical contrastive loss of r1, r2 (B, T, D) and its parts; see the module docstring."""
     _check_representations(r1, r2, instance_weight)

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from priormatch.objectives.data2vec import data2vec_loss, normalize_layer
+from priormatch.objectives.float32 import in_float32
 from priormatch.validation import check_choice, check_same_shape, check_shape
 
 
@@ -35,6 +36,7 @@ def gather_blocks(features: Tensor, blocks: Tensor) -> Tensor:
 
 
 @torch.no_grad()
+@in_float32
 def latent_targets(features: Tensor, norm: str = "layer") -> Tensor:
     """(B, T, D) target-encoder features -> the regression targets (no gradient): layer-normalised
     per token without parameters (``layer``) or as they are (``none``)."""
@@ -42,6 +44,7 @@ def latent_targets(features: Tensor, norm: str = "layer") -> Tensor:
     return normalize_layer(features.detach(), "layer") if norm == "layer" else features.detach()
 
 
+@in_float32
 def latent_prediction_loss(predictions: Tensor, targets: Tensor, valid: Tensor | None = None, *, beta: float = 0.0) -> Tensor:
     """Scalar squared error (``beta`` = 0, the paper) or Smooth L1 (``beta`` > 0) between predicted
     and target representations (B, M, L, D), averaged over the valid (B, M, L) tokens (all when

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from priormatch.objectives.float32 import in_float32
 from priormatch.validation import check_positive, check_same_shape, check_shape
 
 PATCH_NORM_EPS = 1e-6  # eps in sqrt(var + eps) of the per-patch target normalisation (MAE)
@@ -36,6 +37,7 @@ def normalize_patches(patches: Tensor, *, eps: float = PATCH_NORM_EPS) -> Tensor
     return (patches - mean) / torch.sqrt(var + eps)
 
 
+@in_float32
 def masked_reconstruction_loss(
     predictions: Tensor, targets: Tensor, masked: Tensor, *, normalize_target: bool = True, eps: float = PATCH_NORM_EPS
 ) -> Tensor:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from priormatch.objectives.float32 import in_float32
 from priormatch.objectives.prior_matching import KLDirection, mean_prediction, prior_divergence
 from priormatch.objectives.sinkhorn import sinkhorn_knopp
 from priormatch.objectives.soft_targets import soft_cross_entropy_from_log_probs
@@ -56,6 +57,7 @@ def prototype_logits(z: Tensor, prototypes: Tensor, temperature: float) -> Tenso
 
 
 @torch.no_grad()
+@in_float32
 def msn_targets(
     targets: Tensor,
     prototypes: Tensor,
@@ -103,6 +105,7 @@ def _validate(
     check_non_negative("regularization_weight", regularization_weight)
 
 
+@in_float32
 def pmsn_terms(
     anchors: Tensor,
     targets: Tensor,

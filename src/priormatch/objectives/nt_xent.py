@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from priormatch.distributed import all_gather_with_grad, rank
+from priormatch.objectives.float32 import in_float32
 from priormatch.validation import check_min_size, check_positive, check_same_shape
 
 
@@ -28,6 +29,7 @@ def _check_views(z1: Tensor, z2: Tensor) -> None:
     check_min_size("z1 and z2", z1.shape[0], 1, "sample")
 
 
+@in_float32
 def nt_xent_loss(z1: Tensor, z2: Tensor, *, temperature: float = 0.5) -> Tensor:
     """Scalar NT-Xent loss of two views (N, D) each; negatives from the global batch.
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from priormatch.objectives.float32 import in_float32
 from priormatch.objectives.msn import prototype_logits
 from priormatch.objectives.prior_matching import mean_prediction
 from priormatch.objectives.sinkhorn import sinkhorn_knopp
@@ -69,6 +70,7 @@ def _validate(projections: Tensor, prototypes: Tensor, num_views: int, num_code_
         check_shape("row_marginals", row_marginals, (k,), f"(K,) = ({k},), one entry per prototype")
 
 
+@in_float32
 def swav_terms(
     projections: Tensor,
     prototypes: Tensor,

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from priormatch.distributed import all_gather_with_grad
+from priormatch.objectives.float32 import in_float32
 from priormatch.validation import check_min_size, check_non_negative, check_positive, check_same_shape
 
 VARIANCE_EPS = 1e-4  # eps in sqrt(Var + eps) (paper); keeps the gradient finite at zero variance
@@ -60,6 +61,7 @@ def covariance_term(z: Tensor) -> Tensor:
     return off_diagonal.pow(2).sum() / d
 
 
+@in_float32
 def vicreg_terms(
     z1: Tensor,
     z2: Tensor,

@@ -17,6 +17,7 @@ continues exactly.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from priormatch.training.distributed_setup import average_over_ranks, barrier, w
 from priormatch.training.experiment import PretrainingData, build_model, make_sampler, prepare_data, total_steps
 from priormatch.training.interruption import StopRequest, TrainingInterrupted, requested_stop
 from priormatch.training.optimizer import make_optimizer, set_hyperparameters
+from priormatch.training.precision import autocast, resolved_precision
 from priormatch.training.run_dir import RunDirectory
 from priormatch.training.schedules import cosine_increase, cosine_with_warmup, ema_initial_weight, linear, short_run_momentum
 from priormatch.training.views import make_views, step_views
@@ -86,14 +88,6 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise PriormatchError(f"train.device={name!r} must be auto, cpu or cuda")
     return torch.device(name)
-
-
-def autocast(config: RunConfig, device: torch.device) -> contextlib.AbstractContextManager:
-    if config.train.precision == "fp32":
-        return contextlib.nullcontext()
-    if config.train.precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    raise PriormatchError(f"train.precision={config.train.precision!r} must be fp32 or bf16")
 
 
 def schedules(config: RunConfig, method: SSLMethod, step: int, steps: int) -> dict[str, float]:
@@ -204,6 +198,7 @@ def train(
         torch.set_num_threads(config.train.num_threads)
     rank, world_size = distributed.rank(), distributed.world_size()
     device = resolve_device(config.train.device)
+    precision = resolved_precision(config.train.precision, config.encoder.name, device)
     data, method = prepared or prepare_run(config)
     train_set = data.train
     sampler = make_sampler(
@@ -212,6 +207,8 @@ def train(
     steps = total_steps(config, sampler.batches_per_epoch)
     if rank == 0 and not resume:
         warn_if_static_teacher(config, method, steps)
+        if config.train.precision == "auto":
+            print(f"train.precision=auto: {precision} for encoder {config.encoder.name} on {device.type}", file=sys.stderr)
     views = make_views(config, train_set, method.encoder)
     method.to(device)
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))
@@ -265,7 +262,7 @@ def train(
             generator=generator,
             grad_clip=config.train.grad_clip,
             ema_momentum=hyper.get("ema_momentum"),
-            precision=autocast(config, device),
+            precision=autocast(precision, device),
         )
         state.step += 1
         samples_since_log += len(indices) * world_size

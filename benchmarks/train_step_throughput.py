@@ -42,7 +42,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ from torch import Tensor
 from priormatch.data import DatasetSplits, LabeledArrays, batch_indices
 from priormatch.diagnose.config import load_diagnose_config
 from priormatch.diagnose.planner import flatten
+from priormatch.encoders.configs import CNNConfig
 from priormatch.methods import SSLMethod
 from priormatch.training.config import RunConfig, raw_config, resolve_config
 from priormatch.training.experiment import PretrainingData, build_model, make_sampler
@@ -104,7 +105,6 @@ class Bench:
     views: Callable
     inputs: np.ndarray
     sampler: object
-    channels_last: bool
     step: int = 0
 
     @property
@@ -133,15 +133,16 @@ def synthetic_data(seed: int = 0) -> PretrainingData:
 
 
 def build_bench(config: RunConfig, data: PretrainingData, *, channels_last: bool = False) -> Bench:
-    """Model, optimizer, views and sampler for ``config``, as ``train()`` builds them."""
+    """Model, optimizer, views and sampler for ``config``, as ``train()`` builds them; for the CNN
+    ``channels_last`` sets ``encoder.channels_last`` (the loop's default is True)."""
+    if isinstance(config.encoder, CNNConfig):
+        config = replace(config, encoder=replace(config.encoder, channels_last=channels_last))
     method = build_model(config, data)
-    if channels_last:
-        method.to(memory_format=torch.channels_last)
     method.train()
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))
     sampler = make_sampler(config.data, data.train.y, batch_size=config.train.batch_size, seed=config.seed)
     views = make_views(config, data.train, method.encoder)
-    return Bench(config, state, views, data.train.x, sampler, channels_last)
+    return Bench(config, state, views, data.train.x, sampler)
 
 
 def precision_context(name: str) -> contextlib.AbstractContextManager:
@@ -154,9 +155,6 @@ def bench_views(bench: Bench, step: int) -> tuple[tuple[list[Tensor], list[Tenso
     generator = torch.Generator().manual_seed(step_seed(bench.config.seed, step, 0))
     batch = read_batch(bench.inputs, batch_indices(bench.sampler, step), torch.device("cpu"))
     global_views, focal_views = step_views(bench.views, batch, bench.method.view_spec, generator)
-    if bench.channels_last:
-        global_views = [view.contiguous(memory_format=torch.channels_last) for view in global_views]
-        focal_views = [view.contiguous(memory_format=torch.channels_last) for view in focal_views]
     return (global_views, focal_views), generator
 
 
@@ -282,9 +280,9 @@ def measure_method(method: str, encoder: str, precisions: list[str], args: argpa
 
 
 def loop_default_variant(encoder: str) -> tuple[str, bool]:
-    """(label, channels_last) of what ``train()`` runs for ``encoder``: fp32, contiguous weights
-    (channels_last is measured here but not the loop's default)."""
-    return "fp32", False
+    """(label, channels_last) of the fp32 variant in the memory layout ``train()`` uses for
+    ``encoder``: channels_last for the CNN (``encoder.channels_last``), contiguous otherwise."""
+    return ("fp32+cl", True) if encoder == "cnn" else ("fp32", False)
 
 
 def bf16_supported() -> tuple[bool, str]:

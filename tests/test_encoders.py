@@ -163,6 +163,26 @@ def test_defaults_and_kind_errors() -> None:
         build_encoder(ENCODERS["vit"].config_type(), (1, 1, 28, 28))
 
 
+# --- memory layout of the CNN ---------------------------------------------------------------
+
+
+def test_cnn_channels_last_matches_contiguous() -> None:
+    """channels_last (the default) holds its 4-D weights in that layout and gives the contiguous
+    network's output and gradients, for inputs in either layout."""
+    torch.manual_seed(0)
+    fast, plain = ConvNet2d(2, widths=(8, 16), strides=(1, 2, 2)), ConvNet2d(2, widths=(8, 16), strides=(1, 2, 2), channels_last=False)
+    plain.load_state_dict(fast.state_dict())
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in fast.parameters() if p.dim() == 4)
+    assert all(p.is_contiguous() for p in plain.parameters())
+    x = torch.randn(BATCH, 2, 28, 28)
+    for net, inputs in ((fast, x), (fast, x.contiguous(memory_format=torch.channels_last)), (plain, x)):
+        net.zero_grad()
+        out = net(inputs)
+        out.square().sum().backward()
+        torch.testing.assert_close(out, plain(x), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fast.layers[0][0].weight.grad, plain.layers[0][0].weight.grad, rtol=1e-4, atol=1e-4)
+
+
 # --- transformer token API ----------------------------------------------------------------
 
 

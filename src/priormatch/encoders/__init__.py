@@ -54,6 +54,7 @@ def _build_cnn(config: CNNConfig, input_shape: tuple[int, ...]) -> ConvNet2d:
         strides=tuple(config.strides),
         embed_dim=config.embed_dim,
         mask_patch=config.mask_patch,
+        channels_last=config.channels_last,
     )
 
 

@@ -12,7 +12,9 @@ two margins of the issue: kNN >= untrained kNN + 10 points and linear >= raw-inp
 ``--threads N`` sets OMP/MKL threads (the environment, not a config key); ``--jobs J`` runs J
 commands side by side. With ``--threads 1 --jobs 2`` each run gets one of the two cores, so its
 training time is an upper bound on the same run with both cores (``--threads 2 --jobs 1``).
-Results are cached per run in ``benchmarks/results/image_recipe.jsonl`` (resumable). ``--extra
+Results are cached per run in ``benchmarks/results/image_recipe.jsonl`` (resumable; the previous
+default, 13 epochs with contiguous CNN memory and SwAV's 4 focal views, is in
+``image_recipe_13ep.jsonl``: ``--table --results`` that file). ``--extra
 KEY=VALUE ...`` adds config keys to every train command (tests use tiny budgets; the reported
 table has none).
 

@@ -106,7 +106,12 @@ def run_method_case(case: str, rank: int, world_size: int) -> dict[str, Any]:
         output = optimizer_step(model, state, local, generator=generator, grad_clip=GRAD_CLIP, ema_momentum=EMA_MOMENTUM)
         state.step += 1
         losses.append(distributed.all_reduce_mean(output.loss.detach()))
-    return {"losses": torch.stack(losses), "state": {k: v.detach().clone() for k, v in method.state_dict().items()}}
+    channels_last = sum(p.dim() == 4 and not p.is_contiguous() for p in method.parameters())  # CNN weights in channels_last
+    return {
+        "losses": torch.stack(losses),
+        "state": {k: v.detach().clone() for k, v in method.state_dict().items()},
+        "channels_last": channels_last,
+    }
 
 
 def functional_inputs() -> dict[str, Tensor]:
@@ -244,6 +249,8 @@ def test_two_ranks_train_like_one_process(case: str, ranks: list[dict[str, Any]]
         assert distributed_run["state"].keys() == reference["state"].keys()
         for key, value in reference["state"].items():
             assert_close(distributed_run["state"][key], value, f"{case}: rank {rank} {key} after {STEPS} steps")
+        if case.endswith("_cnn"):  # one process keeps the CNN's channels_last default; DDP runs contiguous
+            assert reference["channels_last"] > 0 and distributed_run["channels_last"] == 0
 
 
 @pytest.mark.parametrize("label", sorted(FUNCTIONAL_OPTIONS))

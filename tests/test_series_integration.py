@@ -159,3 +159,17 @@ def test_acceptance_default_sizes_on_ecg5000(method, tmp_path):
     assert main(["evaluate", str(run)]) == 0
     record = json.loads((run / "eval.json").read_text())
     assert record["probes"]["svm"]["accuracy"] > 0.8  # majority class: 0.58
+
+
+def test_kind_and_method_defaults_apply_under_the_users_keys():
+    """SwAV's image default has 2 focal views (the image recipe's budget); series keep the method's
+    own default, and a key the user sets wins over both."""
+
+    def swav(kind: str, *overrides: str):
+        return resolve_config(raw_config([], ["method.name=swav", *overrides]), data_kind=lambda _: kind)
+
+    assert swav("image").method.focal_views == 2 and swav("image").train.epochs == 15
+    assert swav("series").method.focal_views == 4
+    assert swav("image", "method.focal_views=4").method.focal_views == 4
+    msn = resolve_config(raw_config([], ["method.name=msn"]), data_kind=lambda _: "image")
+    assert msn.method.focal_views == 4 and msn.train.epochs == 15

@@ -57,11 +57,15 @@ class ConvNet2d(nn.Module):
         self.in_channels = in_channels
         self.embed_dim = embed_dim
         self.mask_patch = mask_patch
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         channels = (in_channels, *widths, embed_dim)
         pairs = zip(channels[:-1], channels[1:], strides)
         self.layers = nn.Sequential(*(conv_bn_relu(c_in, c_out, stride=s) for c_in, c_out, s in pairs))
-        self.layers.to(memory_format=self.memory_format)
+        self.set_memory_format(torch.channels_last if channels_last else torch.contiguous_format)
+
+    def set_memory_format(self, memory_format: torch.memory_format) -> None:
+        """Hold weights (in place: optimizers stay valid) and compute activations in ``memory_format``."""
+        self.memory_format = memory_format
+        self.layers.to(memory_format=memory_format)
 
     def _check_input(self, x: Tensor) -> None:
         check_shape("x", x, (None, self.in_channels, None, None), f"images (B, {self.in_channels}, H, W)")

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from priormatch import distributed
+from priormatch.encoders.conv2d import ConvNet2d
 from priormatch.errors import PriormatchError
 from priormatch.training.global_batch_norm import convert_to_global_batch_norm
 
@@ -93,10 +94,15 @@ def wrap_for_ddp(method: nn.Module, device: torch.device) -> nn.Module:
     without ``find_unused_parameters``: every trainable parameter of a method gets a gradient
     each step (tests/test_method_contract.py), and EMA teachers are frozen, so DDP ignores them.
     Call the method's own functions (``update_teacher``, ``state_dict``) on ``method``, not on
-    the wrapper.
+    the wrapper. CNN encoders switch to contiguous memory (their default is channels_last): with
+    channels_last a rank of the gloo DDP equivalence test once aborted (docs/benchmarks.md
+    section 3), and a distributed run is about equivalence before speed.
     """
     if not distributed.is_distributed():
         return method
+    for module in method.modules():
+        if isinstance(module, ConvNet2d):
+            module.set_memory_format(torch.contiguous_format)
     if device.type == "cuda":
         converted = nn.SyncBatchNorm.convert_sync_batchnorm(method)
         return DistributedDataParallel(converted, device_ids=[torch.cuda.current_device()])

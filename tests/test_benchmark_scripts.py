@@ -137,6 +137,36 @@ def test_image_recipe_trains_the_defaults_and_prints_both_margins(tmp_path):
 def test_image_recipe_table_reads_the_committed_results():
     done = run_script("image_recipe.py", "--table")
     assert done.returncode == 0, done.stderr
-    rows = [line.split("|") for line in done.stdout.splitlines()[2:] if line.startswith("| ")]
-    assert rows and {row[1].strip() for row in rows} <= {"simclr", "vicreg", "swav", "msn", "pmsn"}
-    assert all(row[-2].strip() in ("yes", "no") for row in rows)
+    runs, summary = done.stdout.split("\n\n")
+    for table in (runs, summary):
+        rows = [line.split("|") for line in table.splitlines()[2:]]
+        assert rows and {row[1].strip() for row in rows} <= {"simclr", "vicreg", "swav", "msn", "pmsn"}
+        assert all(row[-2].strip() in ("yes", "no") for row in rows)
+
+
+def _image_recipe_row(seed: int, knn: float, linear: float, threads: int = 1, train_s: float = 500.0) -> dict:
+    """A cached row whose margins are ``knn`` and ``linear`` points (untrained kNN 0.70, raw linear 0.80)."""
+    return {
+        "method": "msn",
+        "seed": seed,
+        "threads": threads,
+        "train_s": train_s,
+        "trained": {"knn": 0.80 + knn / 100, "linear": 0.80 + linear / 100},
+        "untrained": {"knn": 0.70, "linear": 0.75},
+        "raw_input": {"knn": 0.78, "linear": 0.80},
+    }
+
+
+def test_image_recipe_summary_applies_the_decision_rule():
+    """Mean margins >= 0 and the 2-thread run <= 10 minutes; the t-interval of the kNN margin."""
+    spec = importlib.util.spec_from_file_location("image_recipe", BENCHMARKS / "image_recipe.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    rows = [_image_recipe_row(0, 0.4, 5.0, threads=2), _image_recipe_row(1, -0.2, 4.0), _image_recipe_row(2, 0.1, 6.0)]
+    cells = [cell.strip() for cell in recipe.summary_row("msn", rows).split("|")[1:-1]]
+    assert cells[:4] == ["msn", "3", "8.3", "+0.4, -0.2, +0.1"]
+    assert cells[4] == "+0.10 [-0.65, +0.85]" and cells[5:] == ["-0.2", "+5.0", "+4.0", "yes"]
+    slow = [_image_recipe_row(0, 0.4, 5.0, threads=2, train_s=660.0), *rows[1:]]
+    assert recipe.summary_row("msn", slow).endswith("| no |")  # 11 minutes
+    short = [rows[0], _image_recipe_row(1, -0.6, 4.0), rows[2]]
+    assert recipe.summary_row("msn", short).endswith("| no |")  # kNN mean -0.03

@@ -65,7 +65,7 @@ class ConvNet2d(nn.Module):
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
         """Hold weights (in place: optimizers stay valid) and compute activations in ``memory_format``."""
         self.memory_format = memory_format
-        self.layers.to(memory_format=memory_format)
+        self.layers.to(memory_format=memory_format)  # type: ignore[call-overload]  # documented; missing from the stubs
 
     def _check_input(self, x: Tensor) -> None:
         check_shape("x", x, (None, self.in_channels, None, None), f"images (B, {self.in_channels}, H, W)")

@@ -34,7 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+
+from priormatch.diagnose.statistics import summarize
 
 METHODS = ("simclr", "vicreg", "swav", "msn", "pmsn")
 RESULTS = Path(__file__).parent / "results" / "image_recipe.jsonl"
@@ -124,10 +125,8 @@ def summary_row(method: str, rows: list[dict]) -> str:
     of the kNN one, the smallest, the budget run's time (2 threads), and the decision rule of
     docs/results.md (both mean margins >= 0 and the budget run <= 10 minutes)."""
     knn, linear = (np.array(values) for values in zip(*(margins(row) for row in rows)))
-    interval = "(one seed)"
-    if len(knn) > 1:
-        half = stats.t.ppf(0.975, len(knn) - 1) * knn.std(ddof=1) / np.sqrt(len(knn))
-        interval = f"[{knn.mean() - half:+.2f}, {knn.mean() + half:+.2f}]"
+    spread = summarize(knn)
+    interval = f"[{spread.low:+.2f}, {spread.high:+.2f}]" if len(knn) > 1 else "(one seed)"
     budget = [row["train_s"] / 60 for row in rows if row["threads"] == 2]
     minutes = max(budget) if budget else float("nan")
     meets = knn.mean() >= 0 and linear.mean() >= 0 and minutes <= 10

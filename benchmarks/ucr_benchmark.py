@@ -46,7 +46,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +61,12 @@ from priormatch.data.series_views import resample_linear
 from priormatch.encoders import Conv1dConfig, build_encoder
 from priormatch.evaluation import SVMProbe, classification_metrics, extract_features
 from priormatch.methods import METHODS
+from priormatch.recipes import ts2vec_iterations
 from priormatch.training.schedules import short_run_momentum
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ucr_peers import PEERS, PeerResult, ts2vec_iterations, warm_up_minirocket  # noqa: E402
+from ucr_peers import PEERS, PeerResult, warm_up_minirocket  # noqa: E402
 
 PUBLISHED = HERE / "data" / "ucr_published.csv"
 DEFAULT_METHODS = ("ts2vec", "random_init", "ts2vec_peer", "minirocket")
@@ -132,6 +133,13 @@ def parse_arm(text: str, *, peers: bool = True) -> tuple[str, dict]:
     if options and method in PEERS:
         raise SystemExit(f"arm {text!r}: the peers take no options")
     return method, dict(parse_param(option) for option in options.split(",") if option)
+
+
+def arm_budget(arm: str, budget: Budget) -> tuple[str, Budget]:
+    """(method, ``budget`` with the arm's own SSLEncoder keywords after the shared ones): the cache key
+    of one arm, e.g. ``ts2vec:prior=power_law`` -> ("ts2vec", params + (("prior", "power_law"),))."""
+    method, options = parse_arm(arm)
+    return method, replace(budget, params=budget.params + tuple(options.items()))
 
 
 def paired_line(arm: str, differences: np.ndarray) -> str:
@@ -247,24 +255,30 @@ def result_path(results_dir: Path, name: str, method: str, budget: Budget) -> Pa
     return results_dir / tag / f"{name}__{method}.json"
 
 
-def run_all(names: list[str], methods: list[str], budget: Budget, results_dir: Path) -> None:
-    """Compute every missing (data set, method) result, writing each as soon as it is done."""
+def arm_path(results_dir: Path, name: str, arm: str, budget: Budget) -> Path:
+    """The cache file of ``arm`` (``METHOD`` or ``METHOD:KEY=VALUE,...``) on one set."""
+    return result_path(results_dir, name, *arm_budget(arm, budget))
+
+
+def run_all(names: list[str], arms: list[str], budget: Budget, results_dir: Path) -> None:
+    """Compute every missing (data set, arm) result, writing each as soon as it is done."""
     warmed = False
     for name in names:
         splits = None
-        for method in methods:
-            path = result_path(results_dir, name, method, budget)
+        for arm in arms:
+            method, arm_budget_ = arm_budget(arm, budget)
+            path = result_path(results_dir, name, method, arm_budget_)
             if path.is_file():
                 continue
             if method == "minirocket" and not warmed:
                 warm_up_minirocket()
                 warmed = True
             splits = splits or load_ucr(name)
-            record = run_one(name, method, splits, budget)
+            record = run_one(name, method, splits, arm_budget_)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
             path.with_suffix(".tmp").replace(path)
-            print(f"{name:<28} {method:<12} acc {record['accuracy']:.3f}  {record['total_s']:.0f}s", flush=True)
+            print(f"{name:<28} {arm:<12} acc {record['accuracy']:.3f}  {record['total_s']:.0f}s", flush=True)
 
 
 def read_published(path: Path = PUBLISHED) -> dict[str, float]:
@@ -273,8 +287,9 @@ def read_published(path: Path = PUBLISHED) -> dict[str, float]:
         return {row["dataset"]: float(row["TS2Vec"]) for row in csv.DictReader(handle) if row["TS2Vec"]}
 
 
-def cached_results(names: list[str], methods: list[str], budget: Budget, results_dir: Path) -> dict[tuple[str, str], dict]:
-    paths = {(name, method): result_path(results_dir, name, method, budget) for name in names for method in methods}
+def cached_results(names: list[str], arms: list[str], budget: Budget, results_dir: Path) -> dict[tuple[str, str], dict]:
+    """(data set, arm) -> the cached record, for the pairs that have one."""
+    paths = {(name, arm): arm_path(results_dir, name, arm, budget) for name in names for arm in arms}
     return {key: json.loads(path.read_text()) for key, path in paths.items() if path.is_file()}
 
 
@@ -324,6 +339,36 @@ def _summary(names: list[str], methods: list[str], results: dict, published: dic
     return "\n".join(lines)
 
 
+def seed_summary(names: list[str], arms: list[str], budgets: list[Budget], results_dir: Path) -> str:
+    """Markdown over seeds: per arm, the average accuracy of each seed (over the sets every arm ran
+    with every seed), its mean (std over seeds), and wins / ties / losses with the Wilcoxon p of the
+    per-set seed-mean accuracies against the TS2Vec peer and the untrained encoder."""
+    runs = [cached_results(names, arms, budget, results_dir) for budget in budgets]
+    complete = [n for n in names if all((n, a) in run for run in runs for a in arms)]
+    if not complete:
+        return "No data set has every arm with every seed yet."
+    accuracy = {a: np.array([[run[n, a]["accuracy"] for n in complete] for run in runs]) for a in arms}  # (seeds, sets)
+    references = [r for r in ("ts2vec_peer", "random_init") if r in arms]
+    seeds = [b.seed for b in budgets]
+    lines = [
+        f"Seeds {seeds}: {len(complete)} data sets with every arm and seed ({', '.join(complete)}).",
+        "",
+        "| arm | "
+        + " | ".join(f"seed {s}" for s in seeds)
+        + " | mean (std) | "
+        + " | ".join(f"W / T / L vs {r}, seed means (Wilcoxon p)" for r in references)
+        + " |",
+        "| --- " * (3 + len(seeds) + len(references)) + "|",
+    ]
+    for arm in arms:
+        per_seed = accuracy[arm].mean(axis=1)  # (seeds,)
+        spread = per_seed.std(ddof=1) if len(per_seed) > 1 else 0.0
+        cells = " | ".join(f"{a:.3f}" for a in per_seed)
+        wins = " | ".join(_wins_cell(accuracy[arm].mean(0), accuracy[r].mean(0)) if r != arm else "" for r in references)
+        lines.append(f"| {arm} | {cells} | {per_seed.mean():.3f} ({spread:.3f}) | {wins} |")
+    return "\n".join(lines)
+
+
 def _wins_cell(a: np.ndarray, b: np.ndarray) -> str:
     wins, ties = int((a > b + 1e-9).sum()), int((np.abs(a - b) <= 1e-9).sum())
     return f"{wins} / {ties} / {len(a) - wins - ties} ({_wilcoxon_p(a, b)})"
@@ -342,7 +387,7 @@ def class_detail(name: str, methods: list[str], budget: Budget, results_dir: Pat
     Classes are ranked by train frequency; head/medium/tail are thirds of that ranking
     (:func:`priormatch.evaluation.classification_metrics`), each a class-balanced mean of recall.
     """
-    paths = {m: result_path(results_dir, name, m, budget) for m in methods}
+    paths = {m: arm_path(results_dir, name, m, budget) for m in methods}
     records = {m: json.loads(path.read_text()) for m, path in paths.items() if path.is_file()}
     if not records:
         return f"{name}: no cached results for budget {budget.tag()}"
@@ -369,7 +414,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=None, help="UCR set names (default: all sets the package ships)")
     parser.add_argument("--methods", nargs="+", default=None, help=f"arms (default: {' '.join(DEFAULT_METHODS)})")
     add_budget_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[0], help="the per-set table shows the first; several add a summary over seeds"
+    )
     parser.add_argument(
         "--param",
         type=parse_param,
@@ -386,10 +433,17 @@ def main() -> None:
     for method in methods:
         parse_arm(method)
     names = args.datasets or by_cost(ucr_package_names(), args.max_length)
-    budget = Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, args.seed, tuple(args.param), args.protocol)
+    budgets = [
+        Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, seed, tuple(args.param), args.protocol)
+        for seed in args.seeds
+    ]
+    budget = budgets[0]
     if not args.report:
-        run_all(names, methods, budget, args.results_dir)
+        for seed_budget in budgets:
+            run_all(names, methods, seed_budget, args.results_dir)
     print(report(names, methods, budget, args.results_dir))
+    if len(budgets) > 1:
+        print("\n" + seed_summary(names, methods, budgets, args.results_dir))
     for name in args.detail:
         print("\n" + class_detail(name, methods, budget, args.results_dir))
 

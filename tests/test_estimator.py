@@ -17,8 +17,9 @@ from priormatch import PriormatchError, SSLEncoder
 from priormatch.data.ucr import load_ucr, ucr_available
 from priormatch.training.schedules import short_run_momentum
 
-# A tiny conv net and heads: a fit takes well under a second.
+# PMSN on a tiny conv net with tiny heads: a fit takes well under a second.
 TINY = dict(
+    method="pmsn",
     steps=2,
     batch_size=8,
     encoder__hidden=8,
@@ -37,7 +38,7 @@ def series(n=12, channels=1, length=32, seed=0):
 
 @pytest.fixture(scope="module")
 def fitted():
-    return SSLEncoder(method="pmsn", random_state=0, **TINY).fit(series())
+    return SSLEncoder(random_state=0, **TINY).fit(series())
 
 
 def test_fit_transform_shape_finite_and_learned_attributes(fitted):
@@ -48,10 +49,31 @@ def test_fit_transform_shape_finite_and_learned_attributes(fitted):
     assert fitted.training_metrics_[-1]["step"] == 2 and fitted.batch_size_ == 8
 
 
-def resolved_config(encoder: SSLEncoder, kind: str = "series"):
-    """The config ``fit`` would train with (without training)."""
-    encoder.seed_, encoder.batch_size_ = 0, 8
+def resolved_config(encoder: SSLEncoder, kind: str = "series", x=None):
+    """The config ``fit`` would train with on ``x`` (without training)."""
+    encoder.seed_ = 0
+    encoder._take_recipe(kind, series() if x is None else x)
     return encoder._resolve_config(kind)
+
+
+def test_defaults_are_the_measured_recipe_of_the_data_kind():
+    config = resolved_config(SSLEncoder())
+    size = (config.encoder.name, config.encoder.hidden, config.encoder.depth, config.encoder.embed_dim)
+    assert config.method.name == "ts2vec" and size == ("conv1d", 64, 10, 320)
+    assert (config.train.steps, config.train.batch_size) == (200, 8)
+    long = np.zeros((100, 1, 1001), dtype=np.float32)  # more than 100,000 values: TS2Vec trains 600 iterations
+    assert resolved_config(SSLEncoder(), x=long).train.steps == 600
+    mine = resolved_config(SSLEncoder(method="msn", steps=30, batch_size=4, hidden=16))
+    assert (mine.method.name, mine.encoder.hidden, mine.encoder.depth, mine.train.steps, mine.train.batch_size) == ("msn", 16, 10, 30, 4)
+    assert resolved_config(SSLEncoder(method="mae")).encoder.name == "series_transformer"  # no conv1d sizes there
+    images = resolved_config(SSLEncoder(), "image", np.zeros((4, 1, 28, 28), dtype=np.float32))
+    assert (images.method.name, images.encoder.name, images.train.steps, images.train.batch_size) == ("pmsn", "cnn", 200, 4)
+
+
+def test_the_default_fit_trains_ts2vec_features():
+    encoder = SSLEncoder(steps=1, random_state=0).fit(series())
+    assert (encoder.method_, encoder.steps_, encoder.batch_size_, encoder.embed_dim_) == ("ts2vec", 1, 8, 320)
+    assert encoder.transform(series(n=3)).shape == (3, 320)
 
 
 def test_ema_momentum_auto_suits_the_number_of_steps():

@@ -12,6 +12,8 @@ from priormatch.training.config import raw_config, resolve_config
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny"
 # (global, focal) sample shapes by the data kind of the tiny config (ts2vec's is series).
+# Every method's tiny config, plus variants a method builds differently (JEPA on the conv net).
+CASES = [*sorted(METHODS), "jepa_conv1d"]
 SAMPLE_SHAPES = {"image": ((1, 8, 8), (1, 4, 4)), "series": ((1, 32), (1, 16))}
 
 
@@ -47,14 +49,14 @@ def test_tiny_config_exists_for_every_method(name):
     assert (TINY / f"{name}.yaml").is_file(), f"add configs/tiny/{name}.yaml"
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", CASES)
 def test_finite_scalar_loss(name):
     output = run_step(tiny_method(name))
     assert output.loss.ndim == 0 and torch.isfinite(output.loss)
     assert all(isinstance(v, float) for v in output.metrics.values())
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", CASES)
 def test_gradient_reaches_every_trainable_parameter_and_no_teacher(name):
     method = tiny_method(name)
     run_step(method).loss.backward()
@@ -67,12 +69,12 @@ def test_gradient_reaches_every_trainable_parameter_and_no_teacher(name):
             assert parameter.grad is not None and parameter.grad.abs().sum() > 0, f"{parameter_name} got no gradient"
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", CASES)
 def test_same_seed_same_loss(name):
     assert run_step(tiny_method(name, seed=3), seed=1).loss.item() == run_step(tiny_method(name, seed=3), seed=1).loss.item()
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", CASES)
 def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(name):
     method = tiny_method(name)
     optimizer = torch.optim.Adam([p for p in method.parameters() if p.requires_grad], lr=1e-3)
@@ -87,7 +89,7 @@ def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(name):
     assert min(losses[-3:]) < losses[0], losses
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", CASES)
 def test_teacher_update_moves_teacher_towards_student(name):
     method = tiny_method(name)
     if not method.teacher_modules():
@@ -103,7 +105,7 @@ def test_teacher_update_moves_teacher_towards_student(name):
     assert all(torch.equal(a, b) for a, b in zip(after, [p for m in method.teacher_modules() for p in m.parameters()]))
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", CASES)
 def test_the_teacher_schedule_is_stated_by_the_method(name):
     """An EMA teacher's (start, end) momentum comes from the method, so the loop never inspects configs."""
     method = tiny_method(name)

@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from priormatch.encoders import SeriesTransformerConfig, ViTConfig, build_encoder
+from priormatch.encoders import CNNConfig, SeriesTransformerConfig, ViTConfig, build_encoder
 from priormatch.errors import PriormatchError
 from priormatch.methods import DataInfo, build_method
 from priormatch.methods.jepa import JEPAConfig
@@ -203,13 +203,15 @@ def test_bad_config_is_a_one_line_error_naming_the_key(override, key):
     assert "\n" not in str(error.value)
 
 
-def test_a_convolutional_encoder_is_refused_with_the_fix():
-    with pytest.raises(PriormatchError, match="encoder.name=series_transformer"):
-        build_method(
-            JEPAConfig(),
-            build_encoder(jepa_run_config("encoder.name=conv1d").encoder, SERIES_SHAPE),
-            DataInfo(kind="series", input_shape=SERIES_SHAPE),
-        )
+def test_the_image_cnn_is_refused_with_the_fix_and_conv1d_gets_the_timestamp_jepa():
+    with pytest.raises(PriormatchError, match="encoder.name=series_transformer \\(series\\) or encoder.name=conv1d"):
+        build_method(JEPAConfig(), build_encoder(CNNConfig(), (1, 8, 8)), DataInfo(kind="image", input_shape=(1, 8, 8)))
+    conv = build_method(
+        JEPAConfig(),
+        build_encoder(jepa_run_config("encoder.name=conv1d").encoder, SERIES_SHAPE),
+        DataInfo(kind="series", input_shape=SERIES_SHAPE),
+    )
+    assert type(conv).__name__ == "TimestampJEPA"
 
 
 def test_image_masks_use_two_dimensional_blocks():

@@ -1,11 +1,14 @@
 """``SSLEncoder``: self-supervised pretraining as a scikit-learn transformer.
 
-``SSLEncoder(method="pmsn").fit(X)`` pretrains an encoder on the unlabelled ``X`` with the same
+``SSLEncoder().fit(X)`` pretrains an encoder on the unlabelled ``X`` with the same
 config, view and training-loop machinery as ``priormatch train`` (:func:`priormatch.training.loop.train`
 on an in-memory data set), and ``transform(X)`` returns the frozen ``(n, embed_dim)`` features of the
 method's evaluation encoder, so it can stand in front of any classifier in a ``Pipeline``::
 
-    Pipeline([("ssl", SSLEncoder(method="pmsn", random_state=0)), ("svm", SVC())]).fit(X, y)
+    Pipeline([("ssl", SSLEncoder(random_state=0)), ("svm", SVC())]).fit(X, y)
+
+The defaults are the data kind's measured recipe (:mod:`priormatch.recipes`): for series TS2Vec's
+objective on TS2Vec's network and budget (UCR, docs/time_series.md), for images PMSN.
 
 Inputs: series in the aeon/sktime layout ``(n_cases, n_channels, n_timepoints)`` or univariate
 ``(n_cases, n_timepoints)``, NaN marking missing values or end padding; or images
@@ -41,6 +44,7 @@ from priormatch.encoders import ENCODERS, default_encoder
 from priormatch.errors import PriormatchError
 from priormatch.evaluation.features import extract_features
 from priormatch.methods import method_spec
+from priormatch.recipes import RECIPES
 from priormatch.training.config import RunConfig, resolve_config
 from priormatch.training.experiment import PretrainingData, build_model
 from priormatch.training.loop import resolve_device, train
@@ -69,10 +73,15 @@ SEED_LIMIT = 2**31 - 1
 class SSLEncoder(TransformerMixin, BaseEstimator):
     """Pretrain ``method`` on X without labels; transform X to frozen features (n, embed_dim).
 
-    method: a registered method name (``priormatch.methods.METHODS``), e.g. "pmsn", "msn".
+    method: a registered method name (``priormatch.methods.METHODS``), e.g. "pmsn", "msn"; None:
+        the data kind's recipe (:data:`priormatch.recipes.RECIPES`: series "ts2vec", images "pmsn").
     encoder: an encoder name, or None for the default of the data kind (series: "conv1d", or
-        "series_transformer" for methods that mask patch tokens; images: "cnn", or "vit" for those methods).
-    steps: optimizer steps. batch_size: global batch, capped at the number of samples.
+        "series_transformer" for methods that mask patch tokens; images: "cnn", or "vit" for those
+        methods). On series the conv1d encoder has the recipe's size (hidden 64, depth 10,
+        embed_dim 320) unless ``encoder__*`` keys say otherwise.
+    steps: optimizer steps; "auto": the recipe's (series: TS2Vec's 200, or 600 when X holds more
+        than 100,000 values; images: 200).
+    batch_size: global batch, capped at the number of samples; None: the recipe's (series 8, images 64).
     random_state: None, an int or a RandomState; seeds initialisation, views and data order.
     ema_momentum: start momentum of an EMA teacher (methods that have one: msn, pmsn, ...); "auto":
         :func:`short_run_momentum` (1 - 10 / steps), None: the method's recipe value (0.996, for long
@@ -86,18 +95,18 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
 
     Learned: ``encoder_`` (the evaluation encoder, in eval mode), ``config_`` (the resolved
     :class:`RunConfig`), ``kind_``, ``layout_`` (the layout X was read in), ``input_shape_``
-    (one sample as interpreted, (C, T) or (C, H, W)),
-    ``n_channels_``, ``embed_dim_``, ``batch_size_``, ``seed_``, ``training_metrics_`` (the
-    logged records of metrics.jsonl).
+    (one sample as interpreted, (C, T) or (C, H, W)), ``n_channels_``, ``embed_dim_``,
+    ``method_``, ``steps_``, ``batch_size_`` (as trained: the recipe's where not given), ``seed_``,
+    ``training_metrics_`` (the logged records of metrics.jsonl).
     """
 
     def __init__(
         self,
-        method: str = "pmsn",
+        method: str | None = None,
         encoder: str | None = None,
         *,
-        steps: int = 200,
-        batch_size: int = 64,
+        steps: int | str = "auto",
+        batch_size: int | None = None,
         random_state: int | RandomState | None = None,
         ema_momentum: float | str | None = "auto",
         device: str = "auto",
@@ -149,8 +158,7 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         if len(x) < 2:
             raise PriormatchError(f"SSLEncoder.fit: X has {len(x)} sample; pretraining needs at least 2")
         self.seed_ = _seed(self.random_state)
-        batch_size = _as_int(self.batch_size)
-        self.batch_size_ = min(batch_size, len(x)) if isinstance(batch_size, int) else batch_size
+        self._take_recipe(kind, x)
         config = self._resolve_config(kind)
         data = _in_memory_data(x)
         method = build_model(config, data)
@@ -191,21 +199,33 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         except PriormatchError as error:
             raise PriormatchError(f"SSLEncoder: {error}") from None
 
+    def _take_recipe(self, kind: Kind, x: np.ndarray) -> None:
+        """``method_``, ``steps_`` and ``batch_size_``: the arguments, or the kind's recipe where they
+        are None / "auto" (:data:`priormatch.recipes.RECIPES`); the batch is capped at len(x)."""
+        recipe = RECIPES[kind]
+        self.method_ = recipe.method if self.method is None else self.method
+        self.steps_ = recipe.steps(x) if isinstance(self.steps, str) and self.steps == "auto" else _as_int(self.steps)
+        batch_size = recipe.batch_size if self.batch_size is None else _as_int(self.batch_size)
+        self.batch_size_ = min(batch_size, len(x)) if isinstance(batch_size, int) else batch_size
+
     def _resolve_config(self, kind: Kind) -> RunConfig:
-        """The run config: typed defaults for ``kind``, then the estimator's arguments and **params."""
+        """The run config: typed defaults for ``kind``, the recipe's conv1d size, then the estimator's
+        arguments and **params (after :meth:`_take_recipe`)."""
+        encoder = {"name": self._encoder_name(kind)}
+        if encoder["name"] == "conv1d":
+            encoder.update(RECIPES[kind].conv1d)
         sections: dict[str, dict[str, Any]] = {
-            "method": {"name": self.method},
+            "method": {"name": self.method_},
+            "encoder": encoder,
             "train": {
-                "steps": _as_int(self.steps),
+                "steps": self.steps_,
                 "batch_size": self.batch_size_,
                 "device": self.device,
                 "num_threads": self.num_threads,
                 "progress": bool(self.verbose),
-                "checkpoint_every": max(_as_int(self.steps), 1) if isinstance(_as_int(self.steps), int) else 1,
+                "checkpoint_every": max(self.steps_, 1) if isinstance(self.steps_, int) else 1,
             },
         }
-        if self.encoder is not None:
-            sections["encoder"] = {"name": self.encoder}
         momentum = self._ema_momentum()
         if momentum is not None:
             sections["method"]["ema_momentum"] = momentum
@@ -219,14 +239,13 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         """The teacher's start momentum to set, or None (no teacher, or the method's own value)."""
         if self.ema_momentum is None:
             return None
-        fields = {f.name for f in dataclasses.fields(method_spec(self.method).config_type)}
+        fields = {f.name for f in dataclasses.fields(method_spec(self.method_).config_type)}
         if "ema_momentum" not in fields:
             return None  # a method without an EMA teacher
         if self.ema_momentum == "auto":
-            steps = _as_int(self.steps)
-            if not isinstance(steps, int) or steps < 1:
+            if not isinstance(self.steps_, int) or self.steps_ < 1:
                 return None  # resolve_config names the bad train.steps
-            return short_run_momentum(steps)
+            return short_run_momentum(self.steps_)
         return self.ema_momentum  # type: ignore[return-value]
 
     def _route(self, key: str, kind: Kind) -> tuple[str, str]:
@@ -240,22 +259,23 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
             if f"{section}.{field}" in OWN_KEYS:
                 raise PriormatchError(f"SSLEncoder: pass {key!r} as the argument {OWN_KEYS[section + '.' + field]}=")
             return section, field
-        spec = method_spec(self.method)
-        encoder_name = self.encoder or default_encoder(kind, tokens=spec.needs_token_encoder)
-        if encoder_name not in ENCODERS:
-            raise PriormatchError(f"SSLEncoder: unknown encoder {encoder_name!r}; use one of {', '.join(ENCODERS)}")
-        owners = [
-            name
-            for name, config_type in (("method", spec.config_type), ("encoder", ENCODERS[encoder_name].config_type))
-            if key != "name" and key in {f.name for f in dataclasses.fields(config_type)}
-        ]
+        encoder_name = self._encoder_name(kind)
+        sections = (("method", method_spec(self.method_).config_type), ("encoder", ENCODERS[encoder_name].config_type))
+        owners = [name for name, config_type in sections if key != "name" and key in {f.name for f in dataclasses.fields(config_type)}]
         if len(owners) != 1:
             problem = "is a field of both the method and the encoder config" if owners else "is not a known parameter"
             raise PriormatchError(
-                f"SSLEncoder: {key!r} {problem} (method {self.method!r}, encoder {encoder_name!r}); "
+                f"SSLEncoder: {key!r} {problem} (method {self.method_!r}, encoder {encoder_name!r}); "
                 "write section__key, e.g. method__tau or encoder__hidden"
             )
         return owners[0], key
+
+    def _encoder_name(self, kind: Kind) -> str:
+        """The ``encoder`` argument, or the data kind's default for the method."""
+        name = self.encoder or default_encoder(kind, tokens=method_spec(self.method_).needs_token_encoder)
+        if name not in ENCODERS:
+            raise PriormatchError(f"SSLEncoder: unknown encoder {name!r}; use one of {', '.join(ENCODERS)}")
+        return name
 
 
 def _as_int(value: Any) -> Any:

@@ -35,6 +35,13 @@ class DilatedResidualBlock(nn.Module):
         return self.skip(x) + self.conv2(F.gelu(self.conv1(F.gelu(x))))
 
 
+def max_over_observed(steps: Tensor, observed: Tensor) -> Tensor:
+    """(B, T, E) per-step representations, (B, T) bool observed steps -> (B, E): the max over the
+    observed steps (over every step of a series with none observed)."""
+    pooled = observed | ~observed.any(dim=1, keepdim=True)
+    return steps.masked_fill(~pooled.unsqueeze(-1), float("-inf")).amax(dim=1)
+
+
 class DilatedConvNet1d(nn.Module):
     """(B, C, T) -> (B, embed_dim); block i has dilation 2^i, the last block outputs embed_dim."""
 
@@ -80,10 +87,7 @@ class DilatedConvNet1d(nn.Module):
         self._check_series(x)
         x = mask_input_segments(x, mask_ratio, self.mask_segment, generator)
         z = with_observed_mask(x)  # (B, C + 1, T)
-        h = self._hidden(z)  # (B, E, T)
-        observed = z[:, -1] > 0  # (B, T) any channel observed
-        pooled = observed | ~observed.any(dim=1, keepdim=True)  # all steps if none observed
-        return h.masked_fill(~pooled.unsqueeze(1), float("-inf")).amax(dim=2)
+        return max_over_observed(self._hidden(z).transpose(1, 2), z[:, -1] > 0)
 
     def timestamps(self, x: Tensor, *, keep: Tensor | None = None) -> Tensor:
         """(B, C, T) -> (B, T, embed_dim): one representation per time step, no pooling (TS2Vec's

@@ -27,7 +27,8 @@ from priormatch.methods.vicreg import VICRegConfig, build_vicreg
 class MethodSpec:
     config_type: type
     build: Callable[[Any, nn.Module, DataInfo], SSLMethod]
-    needs_token_encoder: bool = False  # masking methods need a transformer
+    needs_token_encoder: bool = False  # masking methods need a transformer (their default encoder) ...
+    accepts_timestamp_encoder: bool = False  # ... or, if True, also the per-timestamp conv net (conv1d)
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -38,7 +39,8 @@ METHODS: dict[str, MethodSpec] = {
     "swav": MethodSpec(SwAVConfig, build_swav),
     "mae": MethodSpec(MAEConfig, build_mae, needs_token_encoder=True),
     "data2vec": MethodSpec(Data2VecConfig, build_data2vec, needs_token_encoder=True),
-    "jepa": MethodSpec(JEPAConfig, build_jepa, needs_token_encoder=True),  # series (time blocks) or images (2-D blocks)
+    # series (time blocks) or images (2-D blocks); on conv1d the per-timestamp variant (methods/timestamp_jepa.py)
+    "jepa": MethodSpec(JEPAConfig, build_jepa, needs_token_encoder=True, accepts_timestamp_encoder=True),
     "ts2vec": MethodSpec(TS2VecConfig, build_ts2vec),  # series only, per-timestamp encoder (conv1d)
 }
 
@@ -52,10 +54,12 @@ def method_spec(name: str) -> MethodSpec:
 def build_method(config: Any, encoder: nn.Module, data: DataInfo) -> SSLMethod:
     """The method named by ``config.name`` around ``encoder``."""
     spec = method_spec(config.name)
-    if spec.needs_token_encoder and not getattr(encoder, "supports_token_masking", False):
+    timestamps = spec.accepts_timestamp_encoder and callable(getattr(encoder, "timestamps", None))
+    if spec.needs_token_encoder and not (getattr(encoder, "supports_token_masking", False) or timestamps):
+        also = " or encoder.name=conv1d" if spec.accepts_timestamp_encoder else ""
         raise PriormatchError(
             f"method {config.name!r} masks patch tokens and needs a transformer encoder; "
-            "set encoder.name=vit (images) or encoder.name=series_transformer (series)"
+            f"set encoder.name=vit (images) or encoder.name=series_transformer (series){also}"
         )
     return spec.build(config, encoder, data)
 

@@ -48,12 +48,12 @@ from priormatch.methods.base import DataInfo, MethodOutput, ViewSpec
 from priormatch.methods.ema import EMATeacherMethod, frozen_copy
 from priormatch.methods.prior_head import (
     PriorHeadConfig,
+    anchor_target_head,
     attach_prior_head,
-    head_metrics,
     head_prior,
-    head_terms,
     validate_prior_head_config,
 )
+from priormatch.methods.timestamp_jepa import TimestampJEPA
 from priormatch.objectives.latent_prediction import gather_blocks, latent_prediction_loss, latent_targets, per_dimension_std
 from priormatch.validation import (
     MAX_RATIO,
@@ -69,6 +69,7 @@ from priormatch.validation import (
 )
 
 if TYPE_CHECKING:
+    from priormatch.encoders.conv1d import DilatedConvNet1d
     from priormatch.encoders.transformer import TransformerEncoder
     from priormatch.methods.projection import ProjectionHead
 
@@ -197,10 +198,13 @@ class JEPA(EMATeacherMethod):
             "target_tokens": float(masks.targets.shape[1] * masks.targets.shape[2]),
         }
         loss = prediction_loss
-        if self.prototypes is not None:
-            head_loss, head_metrics = self._prototype_head(context[:, 0], target_pooled)
+        if self.projector is not None and self.prototypes is not None:
+            # the context encoder's pooled (CLS) output predicts the target encoder's assignment
+            head_loss, head_diagnostics = anchor_target_head(
+                self.config, self.projector, self.prototypes, self.prior, context[:, 0], target_pooled
+            )
             loss = loss + self.config.prototype_weight * head_loss
-            metrics.update(head_metrics)
+            metrics.update(head_diagnostics)
         return MethodOutput(loss, {"loss": loss.item(), **metrics})
 
     def predict(self, context: Tensor, masks: BlockMasks, positions: Tensor) -> Tensor:
@@ -226,17 +230,10 @@ class JEPA(EMATeacherMethod):
         """(B, T) bool: the patch holds at least one observed (non-NaN) value (always, for images)."""
         return ~torch.isnan(self.encoder.patchify(x)).all(dim=-1)
 
-    def _prototype_head(self, anchor: Tensor, target: Tensor) -> tuple[Tensor, dict[str, float]]:
-        """The context encoder's pooled output (B, D) predicts the target encoder's (B, D) prototype
-        assignment, with KL(p_bar || prior); returns the loss and diagnostics."""
-        assert self.projector is not None and self.prototypes is not None  # only called with the head on
-        z_anchor, z_target = self.projector(torch.cat([anchor, target])).chunk(2)  # (B, P) each
-        terms = head_terms(self.config, self.prototypes, self.prior, z_anchor, z_target)
-        return terms.loss, head_metrics([terms], self.prior)
 
-
-def build_jepa(config: JEPAConfig, encoder: nn.Module, data: DataInfo) -> JEPA:
+def build_jepa(config: JEPAConfig, encoder: nn.Module, data: DataInfo) -> JEPA | TimestampJEPA:
+    """The token JEPA on a patch transformer, or :class:`TimestampJEPA` on the per-timestamp conv net."""
     validate_jepa_config(config)
-    if not callable(getattr(encoder, "token_grid", None)):
-        raise PriormatchError("method 'jepa' needs a patch-token transformer; set encoder.name=series_transformer (series) or vit (images)")
+    if callable(getattr(encoder, "timestamps", None)):
+        return TimestampJEPA(cast("DilatedConvNet1d", encoder), config, head_prior(config, data))
     return JEPA(cast("TransformerEncoder", encoder), config, head_prior(config, data))

@@ -143,3 +143,13 @@ def head_metrics(terms: list[PMSNTerms], prior: Tensor) -> dict[str, Any]:
         "regularizer": sum(t.regularizer.item() for t in terms) / len(terms),
         **prototype_usage(terms[0].targets, terms[0].mean_prediction, prior),
     }
+
+
+def anchor_target_head(
+    config: PriorHeadConfig, projector: ProjectionHead, prototypes: Tensor, prior: Tensor, anchor: Tensor, target: Tensor
+) -> tuple[Tensor, dict[str, Any]]:
+    """The head's loss and diagnostics when the pooled ``anchor`` (B, D) predicts the pooled
+    ``target``'s (B, D) prototype assignment, both through one ``projector`` pass (JEPA's use)."""
+    z_anchor, z_target = projector(torch.cat([anchor, target])).chunk(2)  # (B, P) each
+    terms = head_terms(config, prototypes, prior, z_anchor, z_target)
+    return terms.loss, head_metrics([terms], prior)

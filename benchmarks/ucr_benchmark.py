@@ -166,6 +166,14 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
     parser.add_argument("--protocol", choices=("v1", PROTOCOL), default=PROTOCOL, help="v1: only --report its committed results")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
+    parser.add_argument(
+        "--param",
+        type=parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra SSLEncoder keyword of every priormatch arm (repeatable; part of the cache key), e.g. encoder__hidden=64",
+    )
 
 
 def shorten(x: np.ndarray, max_length: int) -> np.ndarray:
@@ -416,14 +424,6 @@ def main() -> None:
     add_budget_arguments(parser)
     parser.add_argument(
         "--seeds", nargs="+", type=int, default=[0], help="the per-set table shows the first; several add a summary over seeds"
-    )
-    parser.add_argument(
-        "--param",
-        type=parse_param,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra SSLEncoder keyword of every priormatch arm (repeatable; part of the cache key), e.g. encoder__hidden=64",
     )
     parser.add_argument("--report", action="store_true", help="only print the table from cached results")
     parser.add_argument("--detail", nargs="+", default=[], metavar="NAME", help="also print per-class / head-tail tables of these sets")

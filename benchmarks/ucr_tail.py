@@ -8,6 +8,12 @@ features, RBF SVM with C by 5-fold CV on the whole train split), repeated over s
 default arms is the full run's result.
 
     nice python benchmarks/ucr_tail.py --dataset ECG5000 --arms pmsn pmsn:tau=1.0 pmsn:tau=1.93 msn simclr random_init --seeds 0 1 2 3 4
+
+``--param`` sets SSLEncoder keywords of every arm (as in ``ucr_benchmark.py``, so seed 0 shares its
+cache) and ``--baseline`` the arm of the paired differences, e.g. the prior head on TS2Vec's network:
+
+    nice python benchmarks/ucr_tail.py --arms ts2vec ts2vec:prior=uniform ts2vec:prior=power_law,tau=1.93 random_init \
+        --baseline ts2vec:prior=uniform --param encoder__hidden=64 --param encoder__depth=10 --param encoder__embed_dim=320
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_
 
 def seed_budget(seed: int, args: argparse.Namespace) -> Budget:
     """The budget of one seed; each arm adds its own options (:func:`ucr_benchmark.arm_budget`)."""
-    return Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, seed, (), args.protocol)
+    return Budget(args.steps, args.batch_size, args.max_length, args.svm_search_samples, seed, tuple(args.param), args.protocol)
 
 
 def load_metrics(arm: str, seeds: list[int], args: argparse.Namespace) -> dict[int, dict]:
@@ -73,6 +79,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="ECG5000")
     parser.add_argument("--arms", nargs="+", default=["pmsn", "pmsn:tau=1.0", "msn", "simclr", "random_init"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--baseline", default="msn", help="the arm the paired differences are taken to")
     add_budget_arguments(parser)
     parser.add_argument("--report", action="store_true", help="only print the tables from cached results")
     args = parser.parse_args()
@@ -84,8 +91,8 @@ def main() -> None:
             run_all([args.dataset], args.arms, seed_budget(seed, args), args.results_dir)
     print(f"{args.dataset}, {args.steps} steps of batch {args.batch_size}, RBF SVM; mean (std over seeds)")
     print(table(args.arms, args.seeds, args))
-    if "msn" in args.arms:
-        print(paired_differences(args.arms, args.seeds, args))
+    if args.baseline in args.arms:
+        print(paired_differences(args.arms, args.seeds, args, baseline=args.baseline))
 
 
 if __name__ == "__main__":

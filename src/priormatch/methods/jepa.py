@@ -53,7 +53,6 @@ from priormatch.methods.prior_head import (
     head_prior,
     validate_prior_head_config,
 )
-from priormatch.methods.timestamp_jepa import TimestampJEPA
 from priormatch.objectives.latent_prediction import gather_blocks, latent_prediction_loss, latent_targets, per_dimension_std
 from priormatch.validation import (
     MAX_RATIO,
@@ -140,26 +139,27 @@ class LatentPredictor(nn.Module):
         return self.project(self.norm(x[:, -num_targets:]))  # (B', num_targets, D)
 
 
-class JEPA(EMATeacherMethod):
-    """JEPA around a token encoder (``TransformerEncoder``: series or image patches)."""
+class JEPABase(EMATeacherMethod):
+    """What the token JEPA and the per-timestamp JEPA (:mod:`priormatch.methods.timestamp_jepa`)
+    share: one global view, the context encoder and its EMA copy (the target encoder, evaluated),
+    a learned mask token, the predictor, the optional prototype head, the masks and the output."""
 
-    encoder: TransformerEncoder
-    target_encoder: TransformerEncoder
+    encoder: nn.Module  # the context encoder
+    target_encoder: nn.Module
     projector: ProjectionHead | None  # the prototype head (None: off), set by attach_prior_head
     prototypes: nn.Parameter | None
     prior: Tensor  # buffer, only with the head
 
-    def __init__(self, encoder: TransformerEncoder, config: JEPAConfig, prior: Tensor | None) -> None:
+    def __init__(self, encoder: nn.Module, config: JEPAConfig, prior: Tensor | None, predictor: nn.Module, mask_token: Tensor) -> None:
         super().__init__()
         validate_jepa_config(config)
         self.config = config
         self.view_spec = ViewSpec(num_global=1)
-        self.encoder = encoder  # the context encoder
-        self.mask_token = nn.Parameter(torch.empty(encoder.embed_dim))
-        nn.init.trunc_normal_(self.mask_token, std=INIT_STD, a=-2 * INIT_STD, b=2 * INIT_STD)
-        self.predictor = LatentPredictor(encoder.embed_dim, config)
+        self.encoder = encoder
+        self.mask_token = nn.Parameter(mask_token)
+        self.predictor = predictor
         self.target_encoder = frozen_copy(encoder)
-        attach_prior_head(self, encoder.embed_dim, config, prior)
+        attach_prior_head(self, int(cast(int, encoder.embed_dim)), config, prior)
 
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         return [(self.target_encoder, self.encoder)]
@@ -167,12 +167,16 @@ class JEPA(EMATeacherMethod):
     def evaluation_encoder(self) -> nn.Module:
         return self.target_encoder
 
+    def token_grid(self, x: Tensor) -> tuple[int, int]:
+        """(rows, cols) of the tokens of ``x`` that the blocks are drawn on."""
+        raise NotImplementedError
+
     def sample_masks(self, x: Tensor, generator: torch.Generator) -> BlockMasks:
         """The step's target blocks (B, M, L) and context (B, N_ctx) for inputs ``x`` (B, C, ...)."""
         c = self.config
         return sample_block_masks(
             x.shape[0],
-            self.encoder.token_grid(tuple(x.shape)),
+            self.token_grid(x),
             num_blocks=c.num_target_blocks,
             target_scale=cast("tuple[float, float]", tuple(c.target_scale)),  # pairs: validate_jepa_config
             context_scale=cast("tuple[float, float]", tuple(c.context_scale)),
@@ -180,6 +184,42 @@ class JEPA(EMATeacherMethod):
             generator=generator,
             device=x.device,
         )
+
+    def output(self, prediction_loss: Tensor, features: Tensor, masks: BlockMasks, anchor: Tensor, target: Tensor) -> MethodOutput:
+        """The loss and logged metrics from the prediction loss, the (B, T, D) target features, the
+        masks and, for the prototype head, the pooled context ``anchor`` and ``target`` (B, D)."""
+        metrics = {
+            "prediction_loss": prediction_loss.item(),
+            "target_std": per_dimension_std(features.flatten(0, 1)),  # over every token of the batch
+            "target_std_across_samples": per_dimension_std(features),  # per token, across the samples
+            "context_tokens": float(masks.context.shape[1]),
+            "target_tokens": float(masks.targets.shape[1] * masks.targets.shape[2]),
+        }
+        loss = prediction_loss
+        if self.projector is not None and self.prototypes is not None:
+            head_loss, head_diagnostics = anchor_target_head(self.config, self.projector, self.prototypes, self.prior, anchor, target)
+            loss = loss + self.config.prototype_weight * head_loss
+            metrics.update(head_diagnostics)
+        return MethodOutput(loss, {"loss": loss.item(), **metrics})
+
+
+def token_mask_init(embed_dim: int) -> Tensor:
+    """(D,) the token JEPA's mask token at initialisation: truncated normal, the transformer's init."""
+    return nn.init.trunc_normal_(torch.empty(embed_dim), std=INIT_STD, a=-2 * INIT_STD, b=2 * INIT_STD)
+
+
+class JEPA(JEPABase):
+    """JEPA around a token encoder (``TransformerEncoder``: series or image patches)."""
+
+    encoder: TransformerEncoder
+    target_encoder: TransformerEncoder
+
+    def __init__(self, encoder: TransformerEncoder, config: JEPAConfig, prior: Tensor | None) -> None:
+        mask_token = token_mask_init(encoder.embed_dim)  # drawn before the predictor, as always (same seeds, same weights)
+        super().__init__(encoder, config, prior, LatentPredictor(encoder.embed_dim, config), mask_token)
+
+    def token_grid(self, x: Tensor) -> tuple[int, int]:
+        return self.encoder.token_grid(tuple(x.shape))
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (x,) = global_views  # (B, C, ...)
@@ -190,22 +230,7 @@ class JEPA(EMATeacherMethod):
         targets = gather_blocks(features, masks.targets)  # (B, M, L, D)
         valid = gather_blocks(self.observed_tokens(x), masks.targets)  # (B, M, L)
         prediction_loss = latent_prediction_loss(predictions, targets, valid, beta=self.config.loss_beta)
-        metrics = {
-            "prediction_loss": prediction_loss.item(),
-            "target_std": per_dimension_std(features.flatten(0, 1)),  # over every token of the batch
-            "target_std_across_samples": per_dimension_std(features),  # per token, across the samples
-            "context_tokens": float(masks.context.shape[1]),
-            "target_tokens": float(masks.targets.shape[1] * masks.targets.shape[2]),
-        }
-        loss = prediction_loss
-        if self.projector is not None and self.prototypes is not None:
-            # the context encoder's pooled (CLS) output predicts the target encoder's assignment
-            head_loss, head_diagnostics = anchor_target_head(
-                self.config, self.projector, self.prototypes, self.prior, context[:, 0], target_pooled
-            )
-            loss = loss + self.config.prototype_weight * head_loss
-            metrics.update(head_diagnostics)
-        return MethodOutput(loss, {"loss": loss.item(), **metrics})
+        return self.output(prediction_loss, features, masks, context[:, 0], target_pooled)  # the head: CLS outputs
 
     def predict(self, context: Tensor, masks: BlockMasks, positions: Tensor) -> Tensor:
         """Each target block predicted from the context, separately: the predictor reads
@@ -231,8 +256,10 @@ class JEPA(EMATeacherMethod):
         return ~torch.isnan(self.encoder.patchify(x)).all(dim=-1)
 
 
-def build_jepa(config: JEPAConfig, encoder: nn.Module, data: DataInfo) -> JEPA | TimestampJEPA:
+def build_jepa(config: JEPAConfig, encoder: nn.Module, data: DataInfo) -> JEPABase:
     """The token JEPA on a patch transformer, or :class:`TimestampJEPA` on the per-timestamp conv net."""
+    from priormatch.methods.timestamp_jepa import TimestampJEPA  # it builds on JEPABase
+
     validate_jepa_config(config)
     if callable(getattr(encoder, "timestamps", None)):
         return TimestampJEPA(cast("DilatedConvNet1d", encoder), config, head_prior(config, data))

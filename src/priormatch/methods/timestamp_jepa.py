@@ -31,22 +31,18 @@ with KL(p_bar || prior), times ``prototype_weight``, as in :mod:`priormatch.meth
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from priormatch.encoders.block_masks import BlockMasks, sample_block_masks
 from priormatch.encoders.conv1d import DilatedResidualBlock, max_over_observed
-from priormatch.methods.base import MethodOutput, ViewSpec
-from priormatch.methods.ema import EMATeacherMethod, frozen_copy
-from priormatch.methods.prior_head import anchor_target_head, attach_prior_head
-from priormatch.objectives.latent_prediction import gather_blocks, latent_prediction_loss, latent_targets, per_dimension_std
+from priormatch.methods.base import MethodOutput
+from priormatch.methods.jepa import JEPABase, JEPAConfig
+from priormatch.objectives.latent_prediction import gather_blocks, latent_prediction_loss, latent_targets
 
 if TYPE_CHECKING:
     from priormatch.encoders.conv1d import DilatedConvNet1d
-    from priormatch.methods.jepa import JEPAConfig
-    from priormatch.methods.projection import ProjectionHead
 
 PREDICTOR_KERNEL = 3
 
@@ -74,45 +70,21 @@ def steps_mask(indices: Tensor, length: int) -> Tensor:
     return torch.zeros(indices.shape[0], length, dtype=torch.bool, device=indices.device).scatter(1, flat, True)
 
 
-class TimestampJEPA(EMATeacherMethod):
+MASK_TOKEN_STD = 0.02  # the mask token's normal initialisation
+
+
+class TimestampJEPA(JEPABase):
     """JEPA around a per-timestamp series encoder (``DilatedConvNet1d``)."""
 
     encoder: DilatedConvNet1d
     target_encoder: DilatedConvNet1d
-    projector: ProjectionHead | None  # the prototype head (None: off), set by attach_prior_head
-    prototypes: nn.Parameter | None
-    prior: Tensor  # buffer, only with the head
 
     def __init__(self, encoder: DilatedConvNet1d, config: JEPAConfig, prior: Tensor | None) -> None:
-        super().__init__()
-        self.config = config
-        self.view_spec = ViewSpec(num_global=1)
-        self.encoder = encoder  # the context encoder
-        self.mask_token = nn.Parameter(torch.zeros(encoder.embed_dim))
-        nn.init.normal_(self.mask_token, std=0.02)
-        self.predictor = TimestampPredictor(encoder.embed_dim, config)
-        self.target_encoder = frozen_copy(encoder)
-        attach_prior_head(self, encoder.embed_dim, config, prior)
+        mask_token = torch.randn(encoder.embed_dim) * MASK_TOKEN_STD
+        super().__init__(encoder, config, prior, TimestampPredictor(encoder.embed_dim, config), mask_token)
 
-    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        return [(self.target_encoder, self.encoder)]
-
-    def evaluation_encoder(self) -> nn.Module:
-        return self.target_encoder
-
-    def sample_masks(self, x: Tensor, generator: torch.Generator) -> BlockMasks:
-        """The step's target blocks (B, M, L) and context (B, N_ctx) over the T steps of ``x`` (B, C, T)."""
-        c = self.config
-        return sample_block_masks(
-            x.shape[0],
-            (1, x.shape[2]),
-            num_blocks=c.num_target_blocks,
-            target_scale=cast("tuple[float, float]", tuple(c.target_scale)),  # pairs: validate_jepa_config
-            context_scale=cast("tuple[float, float]", tuple(c.context_scale)),
-            aspect_ratio=cast("tuple[float, float]", tuple(c.aspect_ratio)),
-            generator=generator,
-            device=x.device,
-        )
+    def token_grid(self, x: Tensor) -> tuple[int, int]:
+        return 1, x.shape[2]  # the T steps of (B, C, T)
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         (x,) = global_views  # (B, C, T)
@@ -124,22 +96,8 @@ class TimestampJEPA(EMATeacherMethod):
         target_pooled, features = self.target_features(x, observed)  # (B, D), (B, T, D)
         targets = gather_blocks(features, masks.targets)  # (B, M, L, D)
         prediction_loss = latent_prediction_loss(predictions, targets, gather_blocks(observed, masks.targets), beta=self.config.loss_beta)
-        metrics = {
-            "prediction_loss": prediction_loss.item(),
-            "target_std": per_dimension_std(features.flatten(0, 1)),  # over every step of the batch
-            "target_std_across_samples": per_dimension_std(features),  # per step, across the samples
-            "context_tokens": float(masks.context.shape[1]),
-            "target_tokens": float(masks.targets.shape[1] * masks.targets.shape[2]),
-        }
-        loss = prediction_loss
-        if self.projector is not None and self.prototypes is not None:
-            anchor = context.masked_fill(~context_steps.unsqueeze(-1), float("-inf")).amax(dim=1)  # (B, D)
-            head_loss, head_diagnostics = anchor_target_head(
-                self.config, self.projector, self.prototypes, self.prior, anchor, target_pooled
-            )
-            loss = loss + self.config.prototype_weight * head_loss
-            metrics.update(head_diagnostics)
-        return MethodOutput(loss, {"loss": loss.item(), **metrics})
+        anchor = context.masked_fill(~context_steps.unsqueeze(-1), float("-inf")).amax(dim=1)  # (B, D) over the context
+        return self.output(prediction_loss, features, masks, anchor, target_pooled)
 
     def predictor_input(self, context: Tensor, target_steps: Tensor) -> Tensor:
         """(B, T, D): the context encoder's output, plus the mask token at the (B, T) target steps."""

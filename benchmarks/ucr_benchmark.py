@@ -44,6 +44,7 @@ import argparse
 import csv
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -105,6 +106,14 @@ class Budget:
         return ts2vec_iterations(train_x) if self.steps == AUTO_STEPS else self.steps
 
 
+def set_threads(threads: int) -> None:
+    """Torch's threads, and numba's (MiniRocket's transform) unless NUMBA_NUM_THREADS is set: with
+    numba's default of one thread per core, a worker kept running beside the process's other arms
+    and added ~30% to their CPU-seconds on the shared 2-core machine. Call before MiniRocket runs."""
+    torch.set_num_threads(threads)
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
+
+
 def parse_param(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` (VALUE read as YAML: ``series_views__crop_scale=[0.8,1.0]``) -> (KEY, value)."""
     key, sep, value = text.partition("=")
@@ -163,7 +172,7 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         default=2000,
         help="the SVM's C search runs on a stratified subsample of at most this many train series",
     )
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and numba CPU threads (1 is fastest on a shared machine)")
     parser.add_argument("--protocol", choices=("v1", PROTOCOL), default=PROTOCOL, help="v1: only --report its committed results")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "ucr")
     parser.add_argument(
@@ -428,7 +437,7 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only print the table from cached results")
     parser.add_argument("--detail", nargs="+", default=[], metavar="NAME", help="also print per-class / head-tail tables of these sets")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     methods = args.methods or list(DEFAULT_METHODS)
     for method in methods:
         parse_arm(method)

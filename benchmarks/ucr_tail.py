@@ -24,10 +24,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ucr_benchmark import Budget, add_budget_arguments, arm_path, paired_line, parse_arm, run_all  # noqa: E402
+from ucr_benchmark import Budget, add_budget_arguments, arm_path, paired_line, parse_arm, run_all, set_threads  # noqa: E402
 
 GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_accuracy", "tail_accuracy")
 
@@ -83,7 +82,7 @@ def main() -> None:
     add_budget_arguments(parser)
     parser.add_argument("--report", action="store_true", help="only print the tables from cached results")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     for arm in args.arms:
         parse_arm(arm)  # a bad arm stops before any run
     if not args.report:

@@ -24,6 +24,10 @@ evaluation); the context encoder's CLS output joins the predictor's input, so th
 representation that probes read is trained directly. Positions enter the predictor through its
 input projection, as in this library's MAE decoder.
 
+On the per-timestamp conv net (``encoder.name=conv1d``) :func:`build_jepa` returns the variant of
+:mod:`priormatch.methods.timestamp_jepa` (time steps as tokens, latent masking, a conv predictor);
+both share :class:`JEPABase`.
+
 Optional prototype head (``prior`` other than ``none``): the pooled (CLS) outputs of the context
 encoder (anchor) and of the target encoder (target) are projected and softly assigned to K
 prototypes; the anchor predicts the target's sharpened, (optionally) Sinkhorn-balanced assignment

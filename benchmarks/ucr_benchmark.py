@@ -375,7 +375,7 @@ def seed_summary(names: list[str], arms: list[str], budgets: list[Budget], resul
         + " | mean (std) | "
         + " | ".join(f"W / T / L vs {r}, seed means (Wilcoxon p)" for r in references)
         + " |",
-        "| --- " * (3 + len(seeds) + len(references)) + "|",
+        "| --- " * (2 + len(seeds) + len(references)) + "|",
     ]
     for arm in arms:
         per_seed = accuracy[arm].mean(axis=1)  # (seeds,)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ucr_benchmark import Budget, add_budget_arguments, arm_path, paired_line, parse_arm, run_all, set_threads  # noqa: E402
+from ucr_benchmark import AUTO_STEPS, Budget, add_budget_arguments, arm_path, paired_line, parse_arm, run_all, set_threads  # noqa: E402
 
 GROUPS = ("accuracy", "balanced_accuracy", "macro_f1", "head_accuracy", "medium_accuracy", "tail_accuracy")
 
@@ -88,7 +88,8 @@ def main() -> None:
     if not args.report:
         for seed in args.seeds:
             run_all([args.dataset], args.arms, seed_budget(seed, args), args.results_dir)
-    print(f"{args.dataset}, {args.steps} steps of batch {args.batch_size}, RBF SVM; mean (std over seeds)")
+    steps = "TS2Vec's 200 / 600" if args.steps == AUTO_STEPS else str(args.steps)
+    print(f"{args.dataset}, {steps} steps of batch {args.batch_size}, RBF SVM (protocol {args.protocol}); mean (std over seeds)")
     print(table(args.arms, args.seeds, args))
     if args.baseline in args.arms:
         print(paired_differences(args.arms, args.seeds, args, baseline=args.baseline))

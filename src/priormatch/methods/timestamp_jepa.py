@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from priormatch.encoders.conv1d import DilatedConvNet1d
 
 PREDICTOR_KERNEL = 3
+MASK_TOKEN_STD = 0.02  # the mask token's normal initialisation
 
 
 class TimestampPredictor(nn.Module):
@@ -68,9 +69,6 @@ def steps_mask(indices: Tensor, length: int) -> Tensor:
     """(B, ...) step indices -> (B, T) bool, True at every listed step."""
     flat = indices.reshape(indices.shape[0], -1)
     return torch.zeros(indices.shape[0], length, dtype=torch.bool, device=indices.device).scatter(1, flat, True)
-
-
-MASK_TOKEN_STD = 0.02  # the mask token's normal initialisation
 
 
 class TimestampJEPA(JEPABase):

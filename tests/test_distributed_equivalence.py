@@ -38,7 +38,7 @@ from priormatch.methods import METHODS, DataInfo, build_method
 from priormatch.objectives import pmsn_loss
 from priormatch.priors import power_law_prior
 from priormatch.training.config import raw_config, resolve_config
-from priormatch.training.distributed_setup import free_port, wrap_for_ddp
+from priormatch.training.distributed_setup import free_port, leave_process_group, wrap_for_ddp
 from priormatch.training.global_batch_norm import GlobalBatchNorm, convert_to_global_batch_norm
 from priormatch.training.loop import TrainingState, optimizer_step
 from priormatch.training.optimizer import make_optimizer
@@ -194,10 +194,8 @@ def _rank_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=60))
-    try:
-        torch.save(run_all_cases(rank, world_size), Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+    torch.save(run_all_cases(rank, world_size), Path(out_dir) / f"rank{rank}.pt")
+    leave_process_group()  # the process exits, and its group goes, on an exception
 
 
 # ---- fixtures: one launch for all tests --------------------------------------------------------

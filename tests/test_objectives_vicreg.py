@@ -9,6 +9,7 @@ import torch.multiprocessing as mp
 
 from priormatch.errors import PriormatchError
 from priormatch.objectives.vicreg import VARIANCE_EPS, covariance_term, invariance_term, variance_term, vicreg_loss, vicreg_terms
+from priormatch.training.distributed_setup import leave_process_group
 
 
 def reference_vicreg(z1, z2, lam=25.0, mu=25.0, nu=1.0, gamma=1.0, eps=1e-4):
@@ -117,7 +118,7 @@ def _ddp_worker(rank, world, init_file, z1, z2, out):
     loss = vicreg_loss(a, b)
     loss.backward()
     out[rank] = (loss.detach(), a.grad, b.grad)
-    dist.destroy_process_group()
+    leave_process_group()
 
 
 @pytest.mark.slow  # spawns two processes (~15 s)

@@ -82,8 +82,19 @@ def process_group_from_env(device: torch.device, *, timeout: timedelta | None = 
     dist.init_process_group(backend=backend_for(device), init_method="env://", **options)
     try:
         yield
-    finally:
-        dist.destroy_process_group()
+    except BaseException:
+        dist.destroy_process_group()  # no barrier: the other ranks may never reach it
+        raise
+    leave_process_group()
+
+
+def leave_process_group() -> None:
+    """Wait for every rank, then destroy the process group. Without the barrier a rank that
+    leaves first can tear down gloo's connections while a peer still uses them: a rank of the
+    2-process DDP test then died in teardown ("terminate called without an active exception",
+    SIGABRT) after both had saved complete results, on a loaded machine."""
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def wrap_for_ddp(method: nn.Module, device: torch.device) -> nn.Module:
@@ -94,9 +105,10 @@ def wrap_for_ddp(method: nn.Module, device: torch.device) -> nn.Module:
     without ``find_unused_parameters``: every trainable parameter of a method gets a gradient
     each step (tests/test_method_contract.py), and EMA teachers are frozen, so DDP ignores them.
     Call the method's own functions (``update_teacher``, ``state_dict``) on ``method``, not on
-    the wrapper. CNN encoders switch to contiguous memory (their default is channels_last): with
-    channels_last a rank of the gloo DDP equivalence test once aborted (docs/benchmarks.md
-    section 3), and a distributed run is about equivalence before speed.
+    the wrapper. CNN encoders switch to contiguous memory (their default is channels_last), the
+    layout the DDP equivalence test was first run with: a distributed run is about equivalence
+    before speed (a rank abort once blamed on channels_last was gloo's teardown,
+    :func:`leave_process_group`; docs/benchmarks.md section 3).
     """
     if not distributed.is_distributed():
         return method

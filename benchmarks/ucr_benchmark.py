@@ -141,7 +141,10 @@ def parse_arm(text: str, *, peers: bool = True) -> tuple[str, dict]:
         raise SystemExit(f"arm {text!r}: unknown method {method!r}; use one of {known}")
     if options and method in PEERS:
         raise SystemExit(f"arm {text!r}: the peers take no options")
-    return method, dict(parse_param(option) for option in options.split(",") if option)
+    try:
+        return method, dict(parse_param(option) for option in options.split(",") if option)
+    except argparse.ArgumentTypeError:  # one line naming the arm, not a traceback
+        raise SystemExit(f"arm {text!r}: write options as KEY=VALUE separated by commas, e.g. pmsn:tau=1.0,num_prototypes=64") from None
 
 
 def arm_budget(arm: str, budget: Budget) -> tuple[str, Budget]:

@@ -44,6 +44,12 @@ def test_rare_regimes_runs_method_arms_with_options(tmp_path):
     assert len(results.read_text().splitlines()) == 2
 
 
+def test_ucr_benchmark_names_a_malformed_arm_option_in_one_line(tmp_path):
+    done = run_script("ucr_benchmark.py", "--methods", "ts2vec:prior", "--results-dir", str(tmp_path))
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "arm 'ts2vec:prior'" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_rare_regimes_rejects_an_unknown_method_before_training(tmp_path):
     done = run_script("rare_regimes.py", "--methods", "pmsnn", "--results", str(tmp_path / "r.jsonl"))
     assert done.returncode != 0 and "unknown method 'pmsnn'" in done.stderr

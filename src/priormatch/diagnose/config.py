@@ -36,14 +36,25 @@ class BatchCompositionConfig:
 
 @dataclass
 class PriorMatchingConfig:
-    """Claim 4: MSN vs PMSN over a tau grid, on balanced and long-tailed subsets of one size."""
+    """Claim 4: MSN vs PMSN over a tau grid, on balanced and long-tailed subsets of one size.
+
+    ``baseline_prior`` sets the baseline's ``method.prior``: null keeps the method's own (MSN's
+    uniform me-max); ``uniform`` gives a method without prototypes (ts2vec, jepa) the prototype
+    head with KL(p_bar || uniform), so baseline and arms can be one method with two priors.
+    """
 
     baseline: str = "msn"
+    baseline_prior: str | None = None
     method: str = "pmsn"
     taus: list[float] = field(default_factory=lambda: [0.25, 1.0])
     imbalance_ratios: list[float] = field(default_factory=lambda: [1.0, 100.0])  # 1 = balanced
     # PMSN's target balancing per arm: "uniform" (MSN's Sinkhorn, fights the KL term) and/or "prior"
     sinkhorn_marginals: list[str] = field(default_factory=lambda: ["uniform", "prior"])
+
+    @property
+    def baseline_arm(self) -> str:
+        """The baseline's table row: ``msn``, or ``ts2vec prior=uniform`` with a baseline prior."""
+        return self.baseline if self.baseline_prior is None else f"{self.baseline} prior={self.baseline_prior}"
 
 
 @dataclass

@@ -78,7 +78,7 @@ def build_document(config: DiagnoseConfig, plan: Plan, cache: PrototypeCache, in
             "tables": [{"caption": t.caption, "columns": t.columns, "rows": t.rows} for t in section.tables],
         }
         if experiment == "prior_matching":
-            advice, sentences = recommendation_section(results, config.prior_matching.baseline)
+            advice, sentences = recommendation_section(results, config.prior_matching.baseline_arm)
             document.sections.append(advice)
             summary[experiment]["recommendation"] = sentences
     return document, summary

@@ -73,7 +73,8 @@ def cells(config: DiagnoseConfig) -> list[Cell]:
     for ratio in experiment.imbalance_ratios:
         data = ("data.sampler=shuffle", f"data.imbalance_ratio={float(ratio)}")
         condition = condition_for_ratio(ratio)
-        cells.append(Cell(NAME, experiment.baseline, condition, experiment.baseline, data))
+        baseline_prior = () if experiment.baseline_prior is None else (f"method.prior={experiment.baseline_prior}",)
+        cells.append(Cell(NAME, experiment.baseline_arm, condition, experiment.baseline, data + baseline_prior))
         for tau in experiment.taus:
             prior = ("method.prior=power_law", f"method.tau={float(tau)}")
             for marginals in experiment.sinkhorn_marginals:
@@ -221,7 +222,7 @@ def uniform_usage_verdict(method: str, usage_entropy: BySeed, class_entropy: flo
 
 def claim_one(config: DiagnoseConfig, results: list[RunResult], condition: str, cache: PrototypeCache) -> Verdict | None:
     """Claim 1 on ``condition``: the baseline's argmax usage of unaugmented pretraining images against the classes."""
-    baseline = config.prior_matching.baseline
+    baseline = config.prior_matching.baseline_arm
     runs = [r for r in results if r.planned.cell.arm == baseline and r.planned.cell.condition == condition]
     if not runs:
         return None
@@ -244,7 +245,7 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     experiment = config.prior_matching
     section = Section(TITLE)
     section.paragraphs.append(
-        f"{experiment.baseline} (uniform prior) and {experiment.method} with a power-law prior pi_k ~ k^-tau "
+        f"{experiment.baseline_arm} (uniform prior) and {experiment.method} with a power-law prior pi_k ~ k^-tau "
         f"(tau in {', '.join(f'{t:g}' for t in experiment.taus)}) pretrain on subsets of the same size with imbalance "
         f"ratios {', '.join(f'{r:g}' for r in experiment.imbalance_ratios)} (1 = balanced)."
     )
@@ -252,7 +253,7 @@ def build_section(config: DiagnoseConfig, results: list[RunResult], cache: Proto
     cells = {c: {a: by_seed(results, a, c) for a in arms(results)} for c in conditions(results)}
     gate = learning_gate({a: untrained_gains(results, a, conditions(results)) for a in arms(results)})
     claims = {
-        "claim 4": not_judged(gate) if gate else prior_matching_verdict(cells, experiment.baseline, balanced=condition_for_ratio(1.0))
+        "claim 4": not_judged(gate) if gate else prior_matching_verdict(cells, experiment.baseline_arm, balanced=condition_for_ratio(1.0))
     }
     section.figures.append(
         Figure(

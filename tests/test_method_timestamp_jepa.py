@@ -95,6 +95,20 @@ def test_the_evaluated_target_encoder_pools_like_the_encoder_and_starts_equal_to
     assert torch.allclose(pooled, method.evaluation_encoder()(x)) and torch.allclose(method.encoder(x), method.target_encoder(x))
 
 
+@pytest.mark.parametrize("augment", [True, False])
+def test_augment_false_trains_on_the_raw_series(augment):
+    """method.augment=false: the step's global view is the unaugmented batch (I-JEPA uses no view
+    augmentation); true (the default): one crop-scale-jitter view of series_views."""
+    from priormatch.data.series_views import SeriesViewsConfig, build_series_views
+    from priormatch.training.views import step_views
+
+    method, x = tiny(augment=augment), series().float()
+    views = build_series_views(SeriesViewsConfig(), x.shape[-1], 1)
+    (view,), focal = step_views(views, x, method.view_spec, torch.Generator().manual_seed(0))
+    assert method.view_spec.augmented is augment and not focal
+    assert torch.equal(view, x) is not augment
+
+
 def test_the_cli_trains_it_with_encoder_conv1d():
     config = resolve_config(
         raw_config([], ["data.name=ucr:ECG200", "method.name=jepa", "encoder.name=conv1d"]), data_kind=lambda _: "series"

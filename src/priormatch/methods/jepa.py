@@ -98,6 +98,9 @@ class JEPAConfig(PriorHeadConfig):
     loss_beta: float = 0.0  # 0: squared L2 (paper, eq. 1); > 0: Smooth L1 with this beta (released code: 1)
     ema_momentum: float = 0.996  # target-encoder momentum at the start ... (I-JEPA)
     ema_momentum_end: float = 1.0  # ... increased linearly to this at the end
+    # true: one augmented global view (series_views / image_views: crop, scaling, jitter); false: the
+    # unaugmented batch, I-JEPA's design without hand-crafted view augmentations
+    augment: bool = True
 
 
 def validate_jepa_config(config: JEPAConfig) -> None:
@@ -158,7 +161,7 @@ class JEPABase(EMATeacherMethod):
         super().__init__()
         validate_jepa_config(config)
         self.config = config
-        self.view_spec = ViewSpec(num_global=1)
+        self.view_spec = ViewSpec(num_global=1, augmented=config.augment)
         self.encoder = encoder
         self.mask_token = nn.Parameter(mask_token)
         self.predictor = predictor

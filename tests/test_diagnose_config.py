@@ -16,7 +16,8 @@ def test_every_preset_loads(preset):
 def test_quick_preset_uses_three_seeds_and_every_method():
     config = load_diagnose_config("quick")
     assert config.seeds == 3
-    assert set(config.batch_composition.methods) == {"simclr", "vicreg", "swav", "msn", "mae", "data2vec"}
+    assert set(config.batch_composition.methods) == {"simclr", "vicreg", "swav", "msn", "mae", "data2vec", "jepa"}
+    assert set(config.batch_composition.no_batch_regulariser) == {"mae", "data2vec", "jepa"}
 
 
 def test_dotted_overrides():

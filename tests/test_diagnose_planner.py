@@ -27,7 +27,7 @@ TINY = [
 
 def test_cells_per_experiment_follow_the_grids():
     config = load_diagnose_config("quick")
-    assert len(EXPERIMENTS["batch_composition"].cells(config)) == 6 * 2
+    assert len(EXPERIMENTS["batch_composition"].cells(config)) == 7 * 2
     assert len(EXPERIMENTS["prior_matching"].cells(config)) == 2 * (1 + 2 * 2)  # baseline + 2 taus x 2 target balancings
     arms = {cell.arm for cell in EXPERIMENTS["prior_matching"].cells(config)}
     assert {"msn", "pmsn tau=1 uniform targets", "pmsn tau=1 prior targets"} <= arms

@@ -7,9 +7,9 @@ import json
 import numpy as np
 
 from priormatch.cli import main
+from priormatch.data.series_sources import REGIME_DEFAULTS
 from priormatch.diagnose.config import load_diagnose_config
 from priormatch.diagnose.experiments.prior_matching import cells as prior_matching_cells
-from priormatch.data.series_sources import REGIME_DEFAULTS
 from priormatch.recipes import RECIPES
 
 TINY_SERIES = [

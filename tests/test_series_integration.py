@@ -105,7 +105,7 @@ def test_datasets_command_shows_the_ucr_family(capsys):
 def test_series_runs_default_to_the_svm_protocol_on_the_full_train_split():
     series = resolve_config(raw_config([], ["data.name=ucr:ECG200"]), data_kind=lambda _: "series")
     assert series.eval.probes == ["svm", "linear"] and series.eval.probe_samples_per_class is None
-    assert series.encoder.name == "conv1d" and (series.encoder.hidden, series.encoder.depth) == (32, 6)
+    assert series.encoder.name == "conv1d" and (series.encoder.hidden, series.encoder.depth) == (64, 10)  # the series recipe
     images = resolve_config(raw_config([], []), data_kind=lambda _: "image")
     assert images.eval.probes == ["linear", "knn"] and images.eval.probe_samples_per_class == 1000
     chosen = resolve_config(raw_config([], ["eval.probes=[knn]", "eval.probe_samples_per_class=5"]), data_kind=lambda _: "series")

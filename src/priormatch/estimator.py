@@ -209,14 +209,12 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
         self.batch_size_ = min(batch_size, len(x)) if isinstance(batch_size, int) else batch_size
 
     def _resolve_config(self, kind: Kind) -> RunConfig:
-        """The run config: typed defaults for ``kind``, the recipe's conv1d size, then the estimator's
-        arguments and **params (after :meth:`_take_recipe`)."""
-        encoder = {"name": self._encoder_name(kind)}
-        if encoder["name"] == "conv1d":
-            encoder.update(RECIPES[kind].conv1d)
+        """The run config: typed defaults for ``kind`` (with the recipe's conv1d size,
+        :func:`priormatch.training.config.resolve_config`), then the estimator's arguments and
+        **params (after :meth:`_take_recipe`)."""
         sections: dict[str, dict[str, Any]] = {
             "method": {"name": self.method_},
-            "encoder": encoder,
+            "encoder": {"name": self._encoder_name(kind)},
             "train": {
                 "steps": self.steps_,
                 "batch_size": self.batch_size_,

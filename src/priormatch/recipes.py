@@ -1,4 +1,7 @@
-"""``SSLEncoder``'s default recipe per data kind: method, batch, steps and encoder size, chosen by measurement.
+"""The default recipe per data kind: method, batch, steps and encoder size, chosen by measurement.
+
+``SSLEncoder`` takes all of it; ``priormatch train`` (``training.config.resolve_config``) takes the
+series recipe whole and the image recipe's method (its image budget is the CLI's own image recipe).
 
 Series: TS2Vec's objective (Yue et al., AAAI 2022) on TS2Vec's dilated conv network (hidden 64,
 10 residual blocks, 320-dim output) at TS2Vec's budget (batch 8; 200 iterations, 600 when the
@@ -8,7 +11,7 @@ level with the authors' TS2Vec run on the same arrays and SVM, while MSN / PMSN 
 and budget do not clearly beat the untrained network. Every series method gets the recipe's
 budget and network; only ``method=None`` picks its method.
 
-Images: PMSN, batch 64, 200 steps (the estimator's earlier defaults; the CLI's image recipe,
+Images: PMSN, batch 64, 200 steps for ``SSLEncoder`` (its earlier defaults; the CLI's image recipe,
 15 epochs of Fashion-MNIST, is ``priormatch train`` with no keys, docs/results.md).
 """
 

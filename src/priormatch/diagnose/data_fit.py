@@ -24,7 +24,7 @@ from priormatch.data.long_tail import largest_subset_size
 from priormatch.diagnose.config import DiagnoseConfig
 from priormatch.diagnose.planner import Plan, PlannedRun
 from priormatch.errors import PriormatchError
-from priormatch.training.config import DataConfig
+from priormatch.training.config import DataConfig, RunConfig
 from priormatch.training.experiment import layout_request, make_sampler, pretraining_subset
 
 
@@ -73,17 +73,29 @@ def fit_config_to_data(config: DiagnoseConfig, plan: Plan) -> tuple[DiagnoseConf
         return config, None
     largest, first = min(sizes), too_large[0].run.config
     batch = min(first.train.batch_size, _largest_batch(fits, largest))
-    steps = first.train.steps or first.train.epochs * max(1, (first.data.subset_size or largest) // first.train.batch_size)
+    steps = planned_steps(first, largest)
     base = copy.deepcopy(config.base)
     base.setdefault("data", {})["subset_size"] = largest
     base.setdefault("train", {}).update(batch_size=batch, steps=steps)
+    step_note = (
+        f"base.train.steps={steps} (the preset's step count, for which its EMA momentum was chosen)" if steps else "the recipe's step rule"
+    )
     note = (
         f"base.data.subset_size={first.data.subset_size} does not fit data set {first.data.name!r} (the largest size every "
         f"cell can draw is {largest}); this diagnosis uses base.data.subset_size={largest}, base.train.batch_size={batch} "
-        f"and base.train.steps={steps} (the preset's step count, for which its EMA momentum was chosen); "
-        "fit_to_data=false makes this an error instead"
+        f"and {step_note}; fit_to_data=false makes this an error instead"
     )
     return replace(config, base=base), note
+
+
+def planned_steps(config: RunConfig, largest: int) -> int | None:
+    """The step count a run config plans on its subset (``largest`` when it names no size); None when
+    it leaves the count to the recipe's rule (``train.epochs`` null), which then sees the new subset."""
+    if config.train.steps is not None:
+        return config.train.steps
+    if config.train.epochs is None:
+        return None
+    return config.train.epochs * max(1, (config.data.subset_size or largest) // config.train.batch_size)
 
 
 def _splits(config: DataConfig, loaded: dict[tuple, DatasetSplits]) -> DatasetSplits:

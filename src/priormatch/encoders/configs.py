@@ -75,13 +75,12 @@ class SeriesTransformerConfig:
 
 @dataclass(frozen=True)
 class Conv1dConfig:
-    """TS2Vec-style dilated residual conv net, CPU-sized: depth 6, kernel 3: receptive field 253 steps.
-
-    TS2Vec's own sizes are hidden=64, depth=10, embed_dim=320 (receptive field 4093). Block i pads
+    """TS2Vec-style dilated residual conv net. The dataclass default is CPU-sized (depth 6, kernel 3:
+    receptive field 253 steps) for code that builds it directly; runs on series data get TS2Vec's
+    sizes, hidden=64, depth=10, embed_dim=320 (receptive field 4093), from the series recipe
+    (``training.config.KIND_ENCODER_DEFAULTS``, :data:`priormatch.recipes.RECIPES`). Block i pads
     by 2^i on each side, so blocks whose dilation exceeds the series length mostly convolve zero
-    padding: on 2 CPU threads the TS2Vec sizes cost ~3x more per step at length 128 and ~12x more at
-    length 512 than these (docs/time_series.md), while max-pooling over time still sees the whole
-    series. Set encoder.hidden=64 encoder.depth=10 encoder.embed_dim=320 for the TS2Vec network.
+    padding (docs/time_series.md), while max-pooling over time still sees the whole series.
     """
 
     name: str = "conv1d"

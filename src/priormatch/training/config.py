@@ -19,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 from priormatch.data.image_views import ImageViewsConfig, validate_image_views_config
 from priormatch.data.series_views import SeriesViewsConfig, validate_series_views_config
 from priormatch.errors import PriormatchError
+from priormatch.recipes import RECIPES
 from priormatch.validation import (
     MAX_COUNT,
     check_choice,
@@ -36,7 +37,6 @@ from priormatch.validation import (
 if TYPE_CHECKING:
     from priormatch.data.arrays import Kind
 
-DEFAULT_METHOD = "pmsn"
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: priormatch.training.precision
 SAMPLERS = ("shuffle", "class_imbalanced")
@@ -62,7 +62,9 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
+    # passes over the pretraining set; null (the series default): the data kind's recipe step rule
+    # (priormatch.recipes: TS2Vec's 200 iterations, 600 above 100,000 train values)
+    epochs: int | None = 10
     steps: int | None = None  # total optimizer steps; overrides epochs when set
     batch_size: int = 256  # global batch (split over ranks under DDP)
     lr: float = 1e-3  # peak AdamW learning rate, after warm-up
@@ -94,10 +96,17 @@ class EvalConfig:
 # channels_last memory), bf16 autocast where the CPU has it (train.precision=auto) and a peak
 # learning rate of 3e-3, 15 epochs of Fashion-MNIST's 60,000 images train every method of the issue
 # in under 10 minutes on 2 cores.
+# Series train at the series recipe (priormatch.recipes, measured on UCR): its method when none is
+# named, its batch and step rule, and TS2Vec's network size for the conv1d encoder.
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "series": {"eval": {"probes": ["svm", "linear"], "probe_samples_per_class": None}},
+    "series": {
+        "train": {"epochs": None, "batch_size": RECIPES["series"].batch_size},
+        "eval": {"probes": ["svm", "linear"], "probe_samples_per_class": None},
+    },
     "image": {"train": {"epochs": 15, "lr": 3e-3}},
 }
+# Per (data kind, encoder name), merged over KIND_DEFAULTS.
+KIND_ENCODER_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {("series", "conv1d"): {"encoder": dict(RECIPES["series"].conv1d)}}
 # Per (data kind, method), merged over KIND_DEFAULTS. SwAV trains both global views with gradients,
 # so with 4 focal views its CNN step costs 1.3x MSN's (178 vs 138 ms at batch 256 on 2 cores); with
 # 2 it costs the same as MSN's and trains the recipe's 15 epochs in the same 10 minutes.
@@ -182,23 +191,29 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], Kind]) 
     """Validate ``raw`` against the schema its method and encoder names select.
 
     ``data_kind(data_config)`` tells whether the data are images or series; with the method it
-    picks the default encoder (a transformer when the method masks patch tokens).
+    picks the default method (the kind's recipe, :data:`priormatch.recipes.RECIPES`) and encoder (a
+    transformer when the method masks patch tokens).
     """
     from priormatch.encoders import ENCODERS, default_encoder
     from priormatch.methods import method_spec
 
     _check_sections(raw)
-    method_name = _section_name(raw, "method", DEFAULT_METHOD)
-    spec = method_spec(method_name)
     data_only = _merge(OmegaConf.structured(DataConfig), raw.get("data") or {}, prefix="data.")
     kind = data_kind(data_only)
+    method_name = _section_name(raw, "method", RECIPES[kind].method)
+    spec = method_spec(method_name)
     encoder_name = _section_name(raw, "encoder", default_encoder(kind, tokens=spec.needs_token_encoder))
     if encoder_name not in ENCODERS:
         raise PriormatchError(f"unknown encoder {encoder_name!r}; set encoder.name to one of: {', '.join(ENCODERS)}")
     schema = OmegaConf.structured(
         RunConfig(method=spec.config_type(name=method_name), encoder=ENCODERS[encoder_name].config_type(name=encoder_name))
     )
-    defaults = OmegaConf.merge(schema, KIND_DEFAULTS.get(kind, {}), KIND_METHOD_DEFAULTS.get((kind, method_name), {}))
+    defaults = OmegaConf.merge(
+        schema,
+        KIND_DEFAULTS.get(kind, {}),
+        KIND_ENCODER_DEFAULTS.get((kind, encoder_name), {}),
+        KIND_METHOD_DEFAULTS.get((kind, method_name), {}),
+    )
     config = _merge(cast(DictConfig, defaults), raw)
     validate_run_config(config)
     return config
@@ -260,7 +275,7 @@ def validate_data_config(data: DataConfig) -> None:
 
 
 def validate_train_config(train: TrainConfig) -> None:
-    check_int_at_least("train.epochs", train.epochs, 1)
+    check_optional_int_at_least("train.epochs", train.epochs, 1)
     check_optional_int_at_least("train.steps", train.steps, 1)
     check_int_at_least("train.batch_size", train.batch_size, 1)
     check_positive("train.lr", train.lr)

@@ -32,6 +32,7 @@ from priormatch.data.split_checks import warn_about_splits
 from priormatch.encoders import build_encoder
 from priormatch.errors import PriormatchError
 from priormatch.methods import DataInfo, SSLMethod, build_method
+from priormatch.recipes import RECIPES
 from priormatch.training.config import DataConfig, RunConfig
 from priormatch.validation import check_choice, check_int_at_least
 
@@ -171,10 +172,14 @@ def build_evaluation_encoder(config: RunConfig, input_shape: tuple[int, ...]) ->
     return build_encoder(config.encoder, input_shape)
 
 
-def total_steps(config: RunConfig, batches_per_epoch: int) -> int:
+def total_steps(config: RunConfig, batches_per_epoch: int, train_set: LabeledArrays) -> int:
+    """``train.steps``; else ``train.epochs`` passes of ``batches_per_epoch``; else (epochs null, the
+    series default) the data kind's recipe rule on the pretraining set (:data:`priormatch.recipes.RECIPES`)."""
     if config.train.steps is not None:
         check_int_at_least("train.steps", config.train.steps, 1)
         return config.train.steps
+    if config.train.epochs is None:
+        return RECIPES[train_set.kind].steps(train_set.x)
     check_int_at_least("train.epochs", config.train.epochs, 1)
     return config.train.epochs * batches_per_epoch
 

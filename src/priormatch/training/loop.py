@@ -204,7 +204,7 @@ def train(
     sampler = make_sampler(
         config.data, data.mechanism_labels[data.subset], batch_size=config.train.batch_size, seed=config.seed, world_size=world_size
     )
-    steps = total_steps(config, sampler.batches_per_epoch)
+    steps = total_steps(config, sampler.batches_per_epoch, train_set)
     if rank == 0 and not resume:
         warn_if_static_teacher(config, method, steps)
         if config.train.precision == "auto":

@@ -30,6 +30,9 @@ ARMS = {
     "ts2vec": ["method.name=ts2vec"],
 }
 EMA_METHODS = ("msn", "pmsn")
+# The conv net the cached records were trained with (the CLI's series default until 2026-12-01, when
+# the default became TS2Vec's size): pinned, so new records match the cache.
+ENCODER = ["encoder.name=conv1d", "encoder.hidden=32", "encoder.depth=6", "encoder.embed_dim=128"]
 
 
 def run_arm(data: str, arm: str, seed: int, steps: int, batch_size: int) -> dict:
@@ -37,6 +40,7 @@ def run_arm(data: str, arm: str, seed: int, steps: int, batch_size: int) -> dict
     overrides = [
         f"data.name={data}",
         *ARMS[arm],
+        *ENCODER,
         f"seed={seed}",
         f"train.steps={steps}",
         f"train.batch_size={batch_size}",

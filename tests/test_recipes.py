@@ -4,10 +4,12 @@ follow it."""
 
 import numpy as np
 
+from cli_helpers import SMALL_SERIES_MODEL, run_cli
 from priormatch.data.arrays import LabeledArrays
 from priormatch.recipes import RECIPES, TS2VEC_VALUES_LIMIT, ts2vec_iterations
 from priormatch.training.config import raw_config, resolve_config
 from priormatch.training.experiment import total_steps
+from priormatch.training.run_dir import RunDirectory
 
 
 def series_config(*overrides: str):
@@ -38,3 +40,12 @@ def test_the_step_count_follows_the_recipe_rule_unless_epochs_or_steps_are_named
 def test_ts2vec_iterations_follow_the_values_in_the_train_split():
     assert ts2vec_iterations(np.zeros((1, 1, TS2VEC_VALUES_LIMIT))) == 200
     assert ts2vec_iterations(np.zeros((1, 1, TS2VEC_VALUES_LIMIT + 1))) == 600
+
+
+def test_a_series_run_without_a_budget_trains_the_rule_and_says_so(tmp_path, capsys):
+    code, out, err = run_cli(
+        capsys, "train", "data.name=ucr:ECG200", *SMALL_SERIES_MODEL, "train.progress=false", "--out", tmp_path / "run"
+    )
+    assert code == 0, err
+    assert "train.epochs=null: 200 steps, the series recipe's rule for 9,600 train values" in err  # 100 series x 96 steps
+    assert RunDirectory(tmp_path / "run").read_metrics()[-1]["step"] == 200

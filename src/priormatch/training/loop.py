@@ -209,6 +209,9 @@ def train(
         warn_if_static_teacher(config, method, steps)
         if config.train.precision == "auto":
             print(f"train.precision=auto: {precision} for encoder {config.encoder.name} on {device.type}", file=sys.stderr)
+        if config.train.steps is None and config.train.epochs is None:
+            values = f"{train_set.x.size:,}"
+            print(f"train.epochs=null: {steps} steps, the {train_set.kind} recipe's rule for {values} train values", file=sys.stderr)
     views = make_views(config, train_set, method.encoder)
     method.to(device)
     state = TrainingState(method, make_optimizer(method, lr=config.train.lr, weight_decay=config.train.weight_decay))

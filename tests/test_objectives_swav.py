@@ -13,8 +13,9 @@ from priormatch.methods.swav import SwAVConfig
 from priormatch.objectives.swav import swav_codes, swav_loss, swav_terms
 
 
-def reference_swav(projections, prototypes, num_views, *, t=0.1, eps=0.05, iters=3, prior=None, code_views=2):
-    """Caron et al. sec. 3.1 and appendix A, float64: Q = Diag(u) exp(C^T Z / eps) Diag(v)."""
+def reference_swav(projections, prototypes, num_views, *, t=0.1, eps=0.05, iters=3, prior=None, code_views=2, queue=None):
+    """Caron et al. sec. 3.1 and appendix A, float64: Q = Diag(u) exp(C^T Z / eps) Diag(v); with a
+    queue (code_views, Q, D) its rows' scores join Z's columns and only the batch's codes are kept."""
     z = projections.double()
     c = prototypes.double()
     z = z / z.norm(dim=1, keepdim=True)
@@ -26,12 +27,17 @@ def reference_swav(projections, prototypes, num_views, *, t=0.1, eps=0.05, iters
     loss = 0.0
     for i in range(code_views):
         with torch.no_grad():
-            Q = torch.exp(views[i].detach().T / eps)  # (K, N)
+            columns = views[i].detach()
+            if queue is not None:
+                stored = queue[i].double() / queue[i].double().norm(dim=1, keepdim=True)
+                columns = torch.cat([columns, stored @ c.detach().T])
+            m = columns.shape[0]
+            Q = torch.exp(columns.T / eps)  # (K, M)
             Q = Q / Q.sum()
             for _ in range(iters):
                 Q = torch.diag(r / Q.sum(1)) @ Q  # prototype marginals
-                Q = Q @ torch.diag(1.0 / (n * Q.sum(0)))  # sample marginals 1/N
-            q = (Q / Q.sum(0)).T  # (N, K), rows sum to 1
+                Q = Q @ torch.diag(1.0 / (m * Q.sum(0)))  # sample marginals 1/M
+            q = (Q / Q.sum(0)).T[:n]  # (N, K), rows sum to 1
         sub = 0.0
         for v in range(num_views):
             if v != i:
@@ -153,6 +159,7 @@ def build_swav(**overrides):
         ({"tau": -0.5}, "method.tau"),
         ({"prior_values": [0.5, 0.5]}, "method.prior_values"),
         ({"prior": "zipf"}, "zipf"),
+        ({"queue_length": -1}, "method.queue_length"),
     ],
 )
 def test_bad_config_is_a_one_line_error_naming_the_key(overrides, key):
@@ -172,3 +179,41 @@ def test_method_uses_the_configured_prior_and_reports_usage():
     assert output.metrics["kl_to_prior"] >= 0
     counts = build_swav(prior="class_counts")
     torch.testing.assert_close(counts.prior, pm.prior_from_class_counts([40, 20, 10, 5], 8))
+
+
+@pytest.mark.parametrize("prior_name", ["uniform", "power_law"])
+def test_queue_joins_the_sinkhorn_and_only_the_batch_codes_are_predicted(prior_name):
+    n, views, d, k, length = 4, 3, 8, 16, 24  # a batch of 4 cannot be spread over 16 prototypes; 28 rows can
+    prior = pm.uniform_prior(k) if prior_name == "uniform" else pm.power_law_prior(k, 1.0)
+    z, c = inputs(n, views, d, k, seed=5)
+    queue = torch.randn(2, length, d, generator=torch.Generator().manual_seed(9))
+    rz, rc = z.detach().clone().requires_grad_(True), c.detach().clone().requires_grad_(True)
+    terms = swav_terms(z, c, num_views=views, row_marginals=prior, queue=queue)
+    ref = reference_swav(rz, rc, views, prior=prior, queue=queue)
+    assert terms.loss.item() == pytest.approx(ref.item(), abs=1e-5)
+    assert terms.codes.shape == (2 * n, k)
+    terms.loss.backward()
+    ref.backward()
+    torch.testing.assert_close(z.grad, rz.grad.float(), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(c.grad, rc.grad.float(), atol=1e-5, rtol=1e-4)
+    without = swav_terms(z.detach(), c.detach(), num_views=views, row_marginals=prior)
+    assert not torch.allclose(without.codes, terms.codes)
+
+
+def test_method_queue_fills_newest_first_and_joins_once_full():
+    method = build_swav(queue_length=40)
+    g = torch.Generator().manual_seed(0)
+    batches = [[torch.randn(16, 1, 8, 8, generator=g) for _ in range(2)] for _ in range(3)]
+    assert int(method.queued) == 0 and method.queue.shape == (2, 40, method.config.projection_dim)
+    method(batches[0], [], generator=g)
+    method(batches[1], [], generator=g)
+    assert int(method.queued) == 32  # not full: the next step still balances its batch alone
+    with torch.no_grad():
+        newest = torch.nn.functional.normalize(method.projector(method.encoder(torch.cat(batches[1]))), dim=-1)  # as forward: both views
+    torch.testing.assert_close(method.queue[:, :16], torch.stack(newest.chunk(2)))
+    method(batches[2], [], generator=g)
+    assert int(method.queued) == 40 and torch.allclose(method.queue.norm(dim=-1), torch.ones(2, 40))
+    method.eval()
+    before = method.queue.clone()
+    method(batches[0], [], generator=g)  # evaluation passes leave the queue alone
+    torch.testing.assert_close(method.queue, before)

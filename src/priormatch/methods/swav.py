@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from priormatch.encoders.contract import Encoder
 
 NUM_CODE_VIEWS = 2  # codes come from the two global views (SwAV's crops_for_assign)
+MAX_QUEUE = 1 << 16  # method.queue_length
 
 
 @dataclass
@@ -56,6 +58,9 @@ class SwAVConfig:
     prior: str = "uniform"  # Sinkhorn prototype marginals: uniform | power_law | class_counts | a .npy path
     tau: float = 0.25  # power-law exponent (prior=power_law): pi_k ~ k^-tau
     prior_values: list[float] | None = None  # an explicit prior, overrides `prior`
+    # the paper's queue for small batches (3,840 at batch 256): the last queue_length projections of
+    # each global view join its Sinkhorn once the queue is full (0: off)
+    queue_length: int = 0
 
 
 def validate_swav_config(config: SwAVConfig) -> None:
@@ -69,12 +74,15 @@ def validate_swav_config(config: SwAVConfig) -> None:
     check_int_between("method.focal_views", config.focal_views, 0, MAX_VIEWS)
     check_non_negative("method.tau", config.tau)
     check_offline_prior("method.prior", config.prior, "swav")
+    check_int_between("method.queue_length", config.queue_length, 0, MAX_QUEUE)
 
 
 class SwAV(SSLMethod):
     """SwAV around any encoder of the encoder contract; ``prior`` (K,) sets the Sinkhorn marginals."""
 
     prior: Tensor  # buffer
+    queue: Tensor  # buffer (NUM_CODE_VIEWS, queue_length, P): unit projections, newest first
+    queued: Tensor  # buffer: how many rows of the queue are filled
 
     def __init__(self, encoder: nn.Module, config: SwAVConfig, prior: Tensor) -> None:
         super().__init__()
@@ -92,11 +100,14 @@ class SwAV(SSLMethod):
         # Normalised inside the objective (cosine scores), so their scale never matters.
         self.prototypes = nn.Parameter(torch.randn(config.num_prototypes, config.projection_dim))
         self.register_buffer("prior", prior.float())
+        self.register_buffer("queue", torch.zeros(NUM_CODE_VIEWS, config.queue_length, config.projection_dim))
+        self.register_buffer("queued", torch.zeros((), dtype=torch.long))
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         projections = [self.projector(self.encoder(torch.cat(global_views)))]  # (2N, P), view-major
         if focal_views:
             projections.append(self.projector(self.encoder(torch.cat(focal_views))))  # (F*N, P)
+        full = self.config.queue_length > 0 and int(self.queued) == self.config.queue_length
         terms = swav_terms(
             torch.cat(projections),
             self.prototypes,
@@ -106,8 +117,19 @@ class SwAV(SSLMethod):
             epsilon=self.config.epsilon,
             sinkhorn_iterations=self.config.sinkhorn_iterations,
             row_marginals=self.prior,
+            queue=self.queue if full else None,
         )
+        if self.config.queue_length > 0 and self.training:
+            self._enqueue(projections[0].detach().chunk(NUM_CODE_VIEWS))
         return MethodOutput(terms.loss, self._diagnostics(terms))
+
+    @torch.no_grad()
+    def _enqueue(self, views: tuple[Tensor, ...]) -> None:
+        """Push each global view's (N, P) projections, unit-normalised, to the front of its queue."""
+        length = self.config.queue_length
+        for i, z in enumerate(views):
+            self.queue[i] = torch.cat([F.normalize(z.float(), dim=-1), self.queue[i]])[:length]
+        self.queued.fill_(min(length, int(self.queued) + views[0].shape[0]))
 
     def _diagnostics(self, terms: SwAVTerms) -> dict[str, float]:
         return {"loss": terms.loss.item(), **prototype_usage(terms.codes, terms.mean_prediction, self.prior)}

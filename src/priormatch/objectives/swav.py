@@ -15,6 +15,11 @@ NeurIPS 2020, sec. 3.1. Projections z and prototypes c are L2-normalised; scores
 The Sinkhorn sums (the shared :func:`priormatch.objectives.sinkhorn.sinkhorn_knopp`) run over the
 global batch under DDP, and p_bar is averaged over ranks like MSN's.
 
+Small batches (paper, sec. 4.3 and appendix): a batch smaller than K cannot be spread over the
+prototypes, so SwAV stores the projections of earlier batches in a queue and runs Sinkhorn on the
+batch's scores stacked on the queue's (scored against the current prototypes); only the batch's
+rows of the result are its codes. ``queue_scores[i]`` (Q, K) are those extra rows for code view i.
+
 Shapes: projections (V*N, D) stacked view-major (rows v*N .. (v+1)*N-1 are view v), prototypes
 (K, D), row_marginals (K,).
 """
@@ -44,17 +49,27 @@ class SwAVTerms:
 
 
 @torch.no_grad()
-def swav_codes(scores: Tensor, *, epsilon: float = 0.05, iterations: int = 3, row_marginals: Tensor | None = None) -> Tensor:
+def swav_codes(
+    scores: Tensor,
+    *,
+    epsilon: float = 0.05,
+    iterations: int = 3,
+    row_marginals: Tensor | None = None,
+    queue_scores: Tensor | None = None,
+) -> Tensor:
     """(N, K) codes of one view: Sinkhorn on exp(scores / epsilon), rows summing to 1.
 
     scores (N, K) cosine similarities in [-1, 1]; row_marginals (K,) the prototype mass (``None``:
-    uniform). Computed as exp((scores - 1) / epsilon) in float64: Sinkhorn is invariant to a
-    constant factor, the constant is the same on every rank, and nothing overflows.
+    uniform); queue_scores (Q, K): earlier batches' scores, balanced together with ``scores`` (the
+    paper's queue), of which only the first N rows are returned. Computed as exp((scores - 1) /
+    epsilon) in float64: Sinkhorn is invariant to a constant factor, the constant is the same on
+    every rank, and nothing overflows.
     """
     check_positive("epsilon", epsilon)
     check_int_at_least("sinkhorn_iterations", iterations, 1)
-    kernel = torch.exp((scores.double() - 1.0) / epsilon)
-    return sinkhorn_knopp(kernel, iterations, row_marginals).to(scores.dtype)
+    stacked = scores if queue_scores is None else torch.cat([scores, queue_scores.to(scores)])
+    kernel = torch.exp((stacked.double() - 1.0) / epsilon)
+    return sinkhorn_knopp(kernel, iterations, row_marginals)[: scores.shape[0]].to(scores.dtype)
 
 
 def _validate(projections: Tensor, prototypes: Tensor, num_views: int, num_code_views: int, row_marginals: Tensor | None) -> None:
@@ -81,18 +96,23 @@ def swav_terms(
     epsilon: float = 0.05,
     sinkhorn_iterations: int = 3,
     row_marginals: Tensor | None = None,
+    queue: Tensor | None = None,
 ) -> SwAVTerms:
     """The SwAV loss of ``num_views`` views; see the module docstring for shapes and the formula.
 
-    Differentiable w.r.t. projections and prototypes (through their normalisation); codes carry
-    no gradient.
+    queue (num_code_views, Q, D): earlier projections of each code view, balanced with the batch
+    in Sinkhorn (no gradient). Differentiable w.r.t. projections and prototypes (through their
+    normalisation); codes carry no gradient.
     """
     check_positive("temperature", temperature)
     _validate(projections, prototypes, num_views, num_code_views, row_marginals)
+    if queue is not None:
+        check_shape("queue", queue, (num_code_views, None, projections.shape[1]), f"(num_code_views, Q, D) = ({num_code_views}, Q, D)")
     scores = prototype_logits(projections, prototypes, 1.0)  # (V*N, K) cosine similarities
     views = scores.chunk(num_views)  # V x (N, K)
+    queued = [None] * num_code_views if queue is None else [prototype_logits(q, prototypes.detach(), 1.0) for q in queue]
     codes = [
-        swav_codes(views[i].detach(), epsilon=epsilon, iterations=sinkhorn_iterations, row_marginals=row_marginals)
+        swav_codes(views[i].detach(), epsilon=epsilon, iterations=sinkhorn_iterations, row_marginals=row_marginals, queue_scores=queued[i])
         for i in range(num_code_views)
     ]  # num_code_views x (N, K)
     loss = scores.new_zeros(())

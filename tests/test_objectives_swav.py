@@ -217,3 +217,9 @@ def test_method_queue_fills_newest_first_and_joins_once_full():
     before = method.queue.clone()
     method(batches[0], [], generator=g)  # evaluation passes leave the queue alone
     torch.testing.assert_close(method.queue, before)
+
+
+def test_the_queue_is_checkpointed_only_when_on():
+    assert not {"queue", "queued"} & set(build_swav().state_dict())  # checkpoints without a queue are unchanged
+    state = build_swav(queue_length=8).state_dict()
+    assert state["queue"].shape[1] == 8 and "queued" in state

@@ -100,8 +100,10 @@ class SwAV(SSLMethod):
         # Normalised inside the objective (cosine scores), so their scale never matters.
         self.prototypes = nn.Parameter(torch.randn(config.num_prototypes, config.projection_dim))
         self.register_buffer("prior", prior.float())
-        self.register_buffer("queue", torch.zeros(NUM_CODE_VIEWS, config.queue_length, config.projection_dim))
-        self.register_buffer("queued", torch.zeros((), dtype=torch.long))
+        # in the state dict only when on, so checkpoints of runs without a queue stay as they were
+        persistent = config.queue_length > 0
+        self.register_buffer("queue", torch.zeros(NUM_CODE_VIEWS, config.queue_length, config.projection_dim), persistent=persistent)
+        self.register_buffer("queued", torch.zeros((), dtype=torch.long), persistent=persistent)
 
     def forward(self, global_views: list[Tensor], focal_views: list[Tensor], *, generator: torch.Generator) -> MethodOutput:
         projections = [self.projector(self.encoder(torch.cat(global_views)))]  # (2N, P), view-major

@@ -32,9 +32,10 @@ def test_run_directory_is_complete_and_logs_diagnostics(tmp_path, tiny_config):
     assert not list(run.root.glob(".*.tmp")), "temporary checkpoint files left behind"
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
-def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, tiny_config, method):
-    config = tiny(tiny_config, "train.steps=6", "train.checkpoint_every=2", method=method)
+@pytest.mark.parametrize("method, extra", [*((name, ()) for name in sorted(METHODS)), ("swav", ("method.queue_length=40",))])
+def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, tiny_config, method, extra):
+    """Every method, and SwAV with its queue on (a buffer that fills across the interruption)."""
+    config = tiny(tiny_config, "train.steps=6", "train.checkpoint_every=2", *extra, method=method)
     full = train(config, RunDirectory(tmp_path / "full"))
     partial = train(config, RunDirectory(tmp_path / "partial"), stop_at_step=3)
     assert not partial.is_complete()

@@ -168,9 +168,10 @@ def jepa_run_config(*overrides):
     return resolve_config(raw_config([], ["data.name=ucr:ECG200", "method.name=jepa", *overrides]), data_kind=lambda _: "series")
 
 
-def test_default_encoder_is_the_series_transformer_and_the_short_run_warning_applies():
+def test_default_series_encoder_is_the_recipe_conv_net_and_the_short_run_warning_applies():
     config = jepa_run_config()
-    assert config.encoder.name == "series_transformer"
+    assert config.encoder.name == "conv1d"  # the per-timestamp JEPA; encoder.name=series_transformer for the token JEPA
+    assert jepa_run_config("encoder.name=series_transformer").encoder.name == "series_transformer"
     method, _ = tiny_jepa()
     with pytest.warns(UserWarning, match=r"method.ema_momentum=0.95 \(1 - 10 / steps\)"):
         warn_if_static_teacher(config, method, 200)

@@ -25,6 +25,10 @@ def test_the_command_line_series_defaults_are_the_series_recipe():
 
 def test_every_series_method_gets_the_recipe_network_and_named_keys_win():
     assert series_config("method.name=pmsn").encoder.hidden == RECIPES["series"].conv1d["hidden"]
+    assert series_config("method.name=jepa").encoder.name == "conv1d"  # its per-timestamp variant
+    assert series_config("method.name=mae").encoder.name == "series_transformer"  # needs tokens
+    images = resolve_config(raw_config([], ["method.name=jepa"]), data_kind=lambda _: "image")
+    assert images.encoder.name == "vit"
     config = series_config("encoder.hidden=16", "train.batch_size=32")
     assert config.encoder.hidden == 16 and config.encoder.depth == RECIPES["series"].conv1d["depth"] and config.train.batch_size == 32
 

@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from priormatch.data.arrays import DatasetSplits, Kind, LabeledArrays
 from priormatch.data.layouts import LayoutRequest, check_plausible, layout_kind, resolve_layout, to_standard
-from priormatch.encoders import ENCODERS, default_encoder
+from priormatch.encoders import ENCODERS
 from priormatch.errors import PriormatchError
 from priormatch.evaluation.features import extract_features
 from priormatch.methods import method_spec
@@ -270,7 +270,7 @@ class SSLEncoder(TransformerMixin, BaseEstimator):
 
     def _encoder_name(self, kind: Kind) -> str:
         """The ``encoder`` argument, or the data kind's default for the method."""
-        name = self.encoder or default_encoder(kind, tokens=method_spec(self.method_).needs_token_encoder)
+        name = self.encoder or method_spec(self.method_).default_encoder(kind)
         if name not in ENCODERS:
             raise PriormatchError(f"SSLEncoder: unknown encoder {name!r}; use one of {', '.join(ENCODERS)}")
         return name

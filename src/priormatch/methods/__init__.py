@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
+from priormatch.encoders import default_encoder
 from priormatch.errors import PriormatchError
 from priormatch.methods.base import DataInfo, MethodOutput, SSLMethod, ViewSpec
 from priormatch.methods.data2vec import Data2VecConfig, build_data2vec
@@ -22,6 +23,9 @@ from priormatch.methods.swav import SwAVConfig, build_swav
 from priormatch.methods.ts2vec import TS2VecConfig, build_ts2vec
 from priormatch.methods.vicreg import VICRegConfig, build_vicreg
 
+if TYPE_CHECKING:
+    from priormatch.data.arrays import Kind
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -29,6 +33,14 @@ class MethodSpec:
     build: Callable[[Any, nn.Module, DataInfo], SSLMethod]
     needs_token_encoder: bool = False  # masking methods need a transformer (their default encoder) ...
     accepts_timestamp_encoder: bool = False  # ... or, if True, also the per-timestamp conv net (conv1d)
+
+    def default_encoder(self, kind: Kind) -> str:
+        """The encoder when none is configured: the data kind's default, a transformer for methods
+        that need tokens; but on series a method that also takes the per-timestamp conv net (JEPA)
+        gets the series recipe's conv1d, on which it learns more than on the transformer (UCR,
+        docs/time_series.md)."""
+        tokens = self.needs_token_encoder and not (kind == "series" and self.accepts_timestamp_encoder)
+        return default_encoder(kind, tokens=tokens)
 
 
 METHODS: dict[str, MethodSpec] = {

@@ -191,10 +191,10 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], Kind]) 
     """Validate ``raw`` against the schema its method and encoder names select.
 
     ``data_kind(data_config)`` tells whether the data are images or series; with the method it
-    picks the default method (the kind's recipe, :data:`priormatch.recipes.RECIPES`) and encoder (a
-    transformer when the method masks patch tokens).
+    picks the default method (the kind's recipe, :data:`priormatch.recipes.RECIPES`) and encoder
+    (:meth:`priormatch.methods.MethodSpec.default_encoder`).
     """
-    from priormatch.encoders import ENCODERS, default_encoder
+    from priormatch.encoders import ENCODERS
     from priormatch.methods import method_spec
 
     _check_sections(raw)
@@ -202,7 +202,7 @@ def resolve_config(raw: DictConfig, *, data_kind: Callable[[DataConfig], Kind]) 
     kind = data_kind(data_only)
     method_name = _section_name(raw, "method", RECIPES[kind].method)
     spec = method_spec(method_name)
-    encoder_name = _section_name(raw, "encoder", default_encoder(kind, tokens=spec.needs_token_encoder))
+    encoder_name = _section_name(raw, "encoder", spec.default_encoder(kind))
     if encoder_name not in ENCODERS:
         raise PriormatchError(f"unknown encoder {encoder_name!r}; set encoder.name to one of: {', '.join(ENCODERS)}")
     schema = OmegaConf.structured(

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "DIR/report.html (self-contained) and DIR/report.md with tables, figures and a verdict per experiment. "
             "Runs are cached in DIR/runs by a hash of their config: rerunning reuses finished runs, resumes "
             "interrupted ones and redoes broken ones (each named in the log). One diagnose per DIR at a time. "
-            "Presets: smoke (< 1 min, for tests), quick (the default, ~5 min on 2 quiet CPU cores), "
+            "Presets: smoke (< 1 min, for tests), quick (the default, ~7 min on 2 quiet CPU cores), "
             "full (sized for a GPU), series (the first two experiments on time series at the series recipe, ~13 min). Overrides change the preset, e.g. seeds=5, experiments=[prior_matching], "
             "base.train.epochs=20, method_overrides.msn.num_prototypes=128, prior_matching.taus=[0.1,0.5]."
         ),

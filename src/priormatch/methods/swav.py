@@ -131,7 +131,7 @@ class SwAV(SSLMethod):
         length = self.config.queue_length
         for i, z in enumerate(views):
             self.queue[i] = torch.cat([F.normalize(z.float(), dim=-1), self.queue[i]])[:length]
-        self.queued.fill_(min(length, int(self.queued) + views[0].shape[0]))
+        self.queued.add_(views[0].shape[0]).clamp_(max=length)  # on the device: no host sync
 
     def _diagnostics(self, terms: SwAVTerms) -> dict[str, float]:
         return {"loss": terms.loss.item(), **prototype_usage(terms.codes, terms.mean_prediction, self.prior)}

@@ -18,7 +18,7 @@ global batch under DDP, and p_bar is averaged over ranks like MSN's.
 Small batches (paper, sec. 4.3 and appendix): a batch smaller than K cannot be spread over the
 prototypes, so SwAV stores the projections of earlier batches in a queue and runs Sinkhorn on the
 batch's scores stacked on the queue's (scored against the current prototypes); only the batch's
-rows of the result are its codes. ``queue_scores[i]`` (Q, K) are those extra rows for code view i.
+rows of the result are its codes. ``queue`` (num_code_views, Q, D) holds those projections per code view.
 
 Shapes: projections (V*N, D) stacked view-major (rows v*N .. (v+1)*N-1 are view v), prototypes
 (K, D), row_marginals (K,).

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from cli_helpers import assert_one_line_error, run_cli
 from priormatch.cli import main
 from priormatch.data.series_sources import REGIME_DEFAULTS
 from priormatch.diagnose.config import load_diagnose_config
@@ -76,3 +77,20 @@ def test_series_diagnose_writes_the_report(tmp_path):
         assert {"untrained encoder", "raw input"} <= {row[1] for row in events["rows"]}
     assert "Rare events: the tail classes" in text
     assert "## Recommendation" in text and summary["experiments"]["prior_matching"]["recommendation"]
+
+
+def test_an_unknown_baseline_prior_is_one_line_before_any_run(tmp_path, capsys):
+    code, _, err = run_cli(
+        capsys,
+        "diagnose",
+        "--preset",
+        "series",
+        "--out",
+        tmp_path / "out",
+        "--workers",
+        "1",
+        *TINY_SERIES,
+        "prior_matching.baseline_prior=zipf",
+    )
+    assert_one_line_error(code, err, "unknown prior 'zipf'")
+    assert not (tmp_path / "out").exists()

@@ -163,6 +163,15 @@ def make_prior(
         return PRIORS[spec](PriorRequest(k, tau, class_counts))
     if spec.endswith(".npy"):
         return load_prior_file(spec, k)
-    raise PriormatchError(
-        f"unknown prior {spec!r}; use one of {', '.join(PRIOR_NAMES)}, a path to a .npy file, or set method.prior_values=[...]"
-    )
+    raise PriormatchError(_unknown_prior(spec))
+
+
+def check_prior_name(spec: str) -> None:
+    """A one-line error, at config time (before any run starts), for a prior that is neither a
+    known name, an online prior, nor a ``.npy`` path."""
+    if spec not in PRIORS and spec not in ONLINE_PRIORS and not spec.endswith(".npy"):
+        raise PriormatchError(_unknown_prior(spec))
+
+
+def _unknown_prior(spec: str) -> str:
+    return f"unknown prior {spec!r}; use one of {', '.join(PRIOR_NAMES)}, a path to a .npy file, or set method.prior_values=[...]"

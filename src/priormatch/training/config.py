@@ -330,3 +330,15 @@ def _validate_encoder_and_method(config: RunConfig) -> None:
     for config_type, validate in validators.items():
         if isinstance(config.method, config_type):  # PMSNConfig is an MSNConfig
             validate(config.method)
+    _validate_prior_name(config.method)
+
+
+def _validate_prior_name(method: Any) -> None:
+    """Every method with a ``prior`` key (MSN / PMSN, SwAV, the prototype heads; ``none`` turns a
+    head off) names a prior that exists, unless ``prior_values`` gives it explicitly."""
+    from priormatch.methods.prior_head import NO_PRIOR
+    from priormatch.priors import check_prior_name
+
+    prior = getattr(method, "prior", None)
+    if isinstance(prior, str) and prior != NO_PRIOR and getattr(method, "prior_values", None) is None:
+        check_prior_name(prior)
